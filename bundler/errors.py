@@ -1,0 +1,55 @@
+"""The exception tree of the bundler and the exit codes the CLI maps it to.
+
+The library never prints and never exits: it raises one of these, and `bundler.cli`
+turns it into one message and an exit code. Every message says what went wrong, which
+file or package, and what to do about it.
+"""
+
+from __future__ import annotations
+
+# Exit codes, defined once. 2 is click's usage-error code; keep bad input on it too.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_LIMITS = 3
+EXIT_SANDBOX = 4
+
+
+class BundlerError(Exception):
+    """A failure the user can act on; `str()` is the whole message."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(BundlerError):
+    """Bad input on the command line or in the project: a wrong value, a missing file."""
+
+    exit_code = EXIT_USAGE
+
+
+class ProjectError(UsageError):
+    """The function source (directory, script, pyproject) cannot be used as given."""
+
+
+class BundleError(UsageError):
+    """A bundle directory is missing files or its manifest is malformed."""
+
+
+class LockError(BundlerError):
+    """Resolution failed: unresolvable versions, no wheel for the target, a resolver crash."""
+
+
+class WheelError(BundlerError):
+    """A wheel is unsafe, corrupt, or fails its hash check."""
+
+
+class LimitError(BundlerError):
+    """The artifacts exceed one of Lambda's size or count limits."""
+
+    exit_code = EXIT_LIMITS
+
+
+class SandboxError(BundlerError):
+    """The local sandbox could not start or run the function."""
+
+    exit_code = EXIT_SANDBOX

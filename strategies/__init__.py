@@ -1,0 +1,1 @@
+"""The dependency-shipping strategies, one module each, behind one interface."""
