@@ -1,0 +1,76 @@
+"""Find a CPython interpreter of a given minor version, the way a user's machine has them.
+
+Order: an explicit path, then `pythonX.Y` on PATH, then pyenv's versions, then uv's
+managed Pythons. The host's `python3` counts when its version matches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from bundler.errors import UsageError
+
+_PROBE = "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3]); print(sys.prefix)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Interpreter:
+    path: Path
+    version: str  # full, e.g. "3.12.1"
+    prefix: Path  # sys.prefix: the tree the sandbox mounts at /var/lang
+
+    @property
+    def minor(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+def probe(path: Path) -> Interpreter | None:
+    """Ask `path` for its version and prefix; None if it is not a working CPython."""
+    try:
+        out = subprocess.run(
+            [str(path), "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Interpreter(path=path, version=out[0].strip(), prefix=Path(out[1].strip()))
+
+
+def _candidates(minor: str) -> list[Path]:
+    found: list[Path] = []
+    for name in (f"python{minor}", "python3"):
+        exe = shutil.which(name)
+        if exe:
+            found.append(Path(exe))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for version_dir in sorted((pyenv_root / "versions").glob(f"{minor}.*"), reverse=True):
+        found.append(version_dir / "bin" / f"python{minor}")
+    uv_dir = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
+    for version_dir in sorted(uv_dir.glob(f"cpython-{minor}.*"), reverse=True):
+        found.append(version_dir / "bin" / f"python{minor}")
+    return found
+
+
+def find(minor: str, explicit: Path | None = None) -> Interpreter | None:
+    """An interpreter for `minor` ("3.12"), or None; an explicit path must match."""
+    if explicit is not None:
+        interp = probe(explicit)
+        if interp is None:
+            msg = f"--interpreter {explicit} is not a working Python; pass a CPython {minor}."
+            raise UsageError(msg)
+        if interp.minor != minor:
+            msg = (
+                f"--interpreter {explicit} is Python {interp.version}, but the target is "
+                f"{minor}; pass a CPython {minor} or change --python."
+            )
+            raise UsageError(msg)
+        return interp
+    for path in _candidates(minor):
+        if path.is_file():
+            interp = probe(path)
+            if interp is not None and interp.minor == minor:
+                return interp
+    return None
