@@ -14,14 +14,14 @@ from pathlib import Path
 
 from bundler.errors import UsageError
 
-_PROBE = "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3]); print(sys.prefix)"
+_PROBE = "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3]); print(sys.base_prefix)"
 
 
 @dataclasses.dataclass(frozen=True)
 class Interpreter:
     path: Path
     version: str  # full, e.g. "3.12.1"
-    prefix: Path  # sys.prefix: the tree the sandbox mounts at /var/lang
+    prefix: Path  # sys.base_prefix: the installation the sandbox mounts at /var/lang
 
     @property
     def minor(self) -> str:
