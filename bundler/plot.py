@@ -26,8 +26,8 @@ def _nice_step(span: float) -> float:
     magnitude = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         if raw <= factor * magnitude:
-            return factor * magnitude
-    return 10 * magnitude
+            return float(factor * magnitude)
+    return float(10 * magnitude)
 
 
 def cold_start_svg(

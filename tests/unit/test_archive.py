@@ -1,0 +1,71 @@
+import stat
+import zipfile
+
+import pytest
+
+from bundler.archive import ZipEntry, entries_from_tree, extract_zip, write_zip
+from bundler.errors import BundleError, WheelError
+
+
+def test_zips_are_byte_identical_whatever_the_order_and_mtimes(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root, order in ((a, ["x.py", "pkg/y.py"]), (b, ["pkg/y.py", "x.py"])):
+        for name in order:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(name)
+    (b / "x.py").touch()  # a different mtime must not matter
+    write_zip(tmp_path / "a.zip", entries_from_tree(a))
+    write_zip(tmp_path / "b.zip", reversed(entries_from_tree(b)))
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert zf.namelist() == ["pkg/y.py", "x.py"]
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
+
+
+def test_executables_keep_0755_and_survive_extraction(tmp_path):
+    write_zip(
+        tmp_path / "l.zip",
+        [ZipEntry("bootstrap", data=b"#!/bin/sh\n", executable=True), ZipEntry("a.txt", data=b"a")],
+    )
+    with zipfile.ZipFile(tmp_path / "l.zip") as zf:
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+    assert modes == {"bootstrap": 0o755, "a.txt": 0o644}
+    size = extract_zip(tmp_path / "l.zip", tmp_path / "out")
+    assert size == len(b"#!/bin/sh\n") + 1
+    assert (tmp_path / "out/bootstrap").stat().st_mode & stat.S_IXUSR
+    assert not (tmp_path / "out/a.txt").stat().st_mode & stat.S_IXUSR
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../evil.py", "a/../../b", "a\\b"])
+def test_writer_refuses_unsafe_names(tmp_path, name):
+    with pytest.raises(WheelError, match="Refusing archive member"):
+        write_zip(tmp_path / "x.zip", [ZipEntry(name, data=b"")])
+
+
+@pytest.mark.parametrize("name", ["/abs.py", "../up.py"])
+def test_extractor_refuses_unsafe_members_before_writing_anything(tmp_path, name):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("ok.py", "x")
+        zf.writestr(zipfile.ZipInfo(name), "x")
+    with pytest.raises(WheelError):
+        extract_zip(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_extractor_refuses_symlinks(tmp_path):
+    bad = tmp_path / "link.zip"
+    info = zipfile.ZipInfo("link")
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(WheelError, match="symlink"):
+        extract_zip(bad, tmp_path / "out")
+
+
+def test_extracting_a_non_zip_names_the_file(tmp_path):
+    junk = tmp_path / "function.zip"
+    junk.write_text("not a zip")
+    with pytest.raises(BundleError, match="function.zip is not a readable zip"):
+        extract_zip(junk, tmp_path / "out")
