@@ -1,0 +1,47 @@
+"""fat-layer: one layer with bootstrap, runtime and every dependency; the function zip
+holds only the handler code. Many functions share one big layer and start without
+extra sys.path work beyond the layer's site dir."""
+
+from __future__ import annotations
+
+from bundler.layer import layer_paths_entry
+from bundler.target import Target
+from strategies.base import (
+    TASK_ROOT,
+    Plan,
+    PlanInputs,
+    PlannedArtifact,
+    environment,
+    opt_site_dir,
+    prefixed,
+)
+
+LAYER_NAME = "fat"
+
+
+class FatLayer:
+    name = "fat-layer"
+
+    def deps_dir(self, target: Target) -> str:
+        return opt_site_dir(target)
+
+    def plan(self, inputs: PlanInputs) -> Plan:
+        target = inputs.target
+        layer = (
+            *inputs.runtime,
+            *prefixed(target.site_packages, inputs.deps),
+            layer_paths_entry(LAYER_NAME, [target.site_packages]),
+        )
+        return Plan(
+            strategy=self.name,
+            target=target,
+            handler=inputs.handler,
+            artifacts=(
+                PlannedArtifact("function", "function", "function.zip", inputs.code),
+                PlannedArtifact(LAYER_NAME, "layer", f"layer-1-{LAYER_NAME}.zip", layer),
+            ),
+            sys_path=(TASK_ROOT, opt_site_dir(target)),
+            environment=environment(target),
+            lock_sha256=inputs.lock_sha256,
+            distributions=inputs.distributions,
+        )

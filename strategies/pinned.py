@@ -1,0 +1,62 @@
+"""pinned: a thin runtime layer plus a dependency layer in Lambda's Python layer layout
+that carries its hash-pinned lock, so one audited bundle can serve many functions.
+
+The dependency layer is named after its lock's hash, not after the function: two
+functions with the same requirements produce byte-identical dependency layers, which
+can be published once and attached to both.
+"""
+
+from __future__ import annotations
+
+from bundler.archive import ZipEntry
+from bundler.layer import layer_paths_entry
+from bundler.target import Target
+from strategies.base import (
+    TASK_ROOT,
+    Plan,
+    PlanInputs,
+    PlannedArtifact,
+    environment,
+    opt_site_dir,
+    prefixed,
+)
+
+LOCKS_DIR = "lambundle/locks"
+
+
+def bundle_name(lock_sha256: str) -> str:
+    return f"pinned-{lock_sha256[:12]}"
+
+
+class Pinned:
+    name = "pinned"
+
+    def deps_dir(self, target: Target) -> str:
+        return opt_site_dir(target)
+
+    def plan(self, inputs: PlanInputs) -> Plan:
+        target = inputs.target
+        artifacts = [
+            PlannedArtifact("function", "function", "function.zip", inputs.code),
+            PlannedArtifact("runtime", "layer", "layer-1-runtime.zip", inputs.runtime),
+        ]
+        sys_path = [TASK_ROOT]
+        if inputs.lock_text is not None and inputs.lock_sha256 is not None:
+            name = bundle_name(inputs.lock_sha256)
+            layer = (
+                *prefixed(target.site_packages, inputs.deps),
+                ZipEntry(f"{LOCKS_DIR}/{name}.txt", data=inputs.lock_text.encode()),
+                layer_paths_entry(name, [target.site_packages]),
+            )
+            artifacts.append(PlannedArtifact("deps", "layer", "layer-2-deps.zip", layer))
+            sys_path.append(opt_site_dir(target))
+        return Plan(
+            strategy=self.name,
+            target=target,
+            handler=inputs.handler,
+            artifacts=tuple(artifacts),
+            sys_path=tuple(sys_path),
+            environment=environment(target),
+            lock_sha256=inputs.lock_sha256,
+            distributions=inputs.distributions,
+        )
