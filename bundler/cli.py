@@ -6,7 +6,9 @@ the exit code the error carries. A traceback is shown only with `--debug`.
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,6 +24,125 @@ from bundler.errors import EXIT_FAILURE, BundlerError
 def cli(ctx: click.Context, debug: bool) -> None:
     """Package Python functions for AWS Lambda, run them locally, compare cold starts."""
     ctx.obj = {"debug": debug}
+
+
+@cli.command("bundle")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option(
+    "--strategy",
+    required=True,
+    type=click.Choice(["fat-layer", "vendored", "pinned"]),
+    help="How dependencies ship: in one fat layer, vendored in the function, or pinned in /opt.",
+)
+@click.option("--handler", help="module.function, script.py, module:function or an expression.")
+@click.option("--python", "python", default="3.12", show_default=True, help="Target CPython.")
+@click.option("--arch", default="x86_64", show_default=True, help="x86_64 or arm64.")
+@click.option("--runtime", default="", help="python3.X (default) or provided.al2023.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Bundle directory [default: SRC/.lambundle/STRATEGY].",
+)
+@click.option("--no-bytecode", is_flag=True, help="Ship without precompiled .pyc.")
+@click.option("--slim", is_flag=True, help="Leave out dependencies' tests and type stubs.")
+@click.option(
+    "--verify/--no-verify",
+    default=None,
+    help="Start the bundle in the sandbox [default: when the target can run here].",
+)
+@click.option("--interpreter", type=click.Path(path_type=Path), help="Python that compiles.")
+@click.option("--resolver", default="auto", show_default=True, help="auto, uv or pip-tools.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def bundle_command(
+    src: Path,
+    strategy: str,
+    handler: str | None,
+    python: str,
+    arch: str,
+    runtime: str,
+    out: Path | None,
+    no_bytecode: bool,
+    slim: bool,
+    verify: bool | None,
+    interpreter: Path | None,
+    resolver: str,
+    as_json: bool,
+) -> None:
+    """Bundle SRC (a function directory or a .py script) for Lambda."""
+    from bundler.build import BuildOptions, bundle
+    from bundler.target import Target
+
+    options = BuildOptions(
+        src=src,
+        strategy=strategy,
+        target=Target(python, arch, runtime),
+        out=out,
+        handler=handler,
+        bytecode=not no_bytecode,
+        slim=slim,
+        verify=verify,
+        interpreter=interpreter,
+        resolver=resolver,
+    )
+    result = bundle(options, report=lambda msg: click.echo(f"lambundle: {msg}", err=True))
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    m = result.manifest
+    click.echo(f"{m.strategy} bundle for {m.target.runtime} ({m.target.arch}) in {result.out}")
+    for art in (m.function, *m.layers):
+        click.echo(f"  {art.file:<24} {art.size:>12,} zipped {art.unzipped_size:>13,} unzipped")
+    click.echo(f"  handler {m.handler}; bytecode: {m.bytecode.get('mode')}")
+    for key, value in m.environment.items():
+        click.echo(f"  set {key}={value}")
+    if result.verified:
+        click.echo("  verified: the handler imports in the sandbox")
+
+
+@cli.command("inspect")
+@click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None:
+    """Show BUNDLE's manifest, sizes against Lambda's limits, largest distributions.
+
+    Exits with 3 when a limit is exceeded.
+    """
+    from bundler.errors import EXIT_LIMITS
+    from bundler.inspect import inspect
+
+    found = inspect(bundle_dir)
+    if as_json:
+        click.echo(json.dumps(found.to_json(), indent=2))
+    else:
+        m = found.manifest
+        click.echo(f"{bundle_dir}: {m.strategy}, handler {m.handler}")
+        click.echo(
+            f"  target {m.target.runtime} {m.target.arch} (Python {m.target.python}, "
+            f"glibc {m.target.glibc[0]}.{m.target.glibc[1]}); bytecode {m.bytecode.get('mode')}"
+        )
+        click.echo("artifacts:")
+        for art in (m.function, *m.layers):
+            click.echo(f"  {art.file:<24} {art.size:>12,} zipped {art.unzipped_size:>13,} unzipped")
+        click.echo("limits:")
+        for check in found.checks:
+            state = "ok  " if check.ok else "OVER"
+            click.echo(f"  {state} {check.name}: {check.value:,} of {check.limit:,}")
+        if found.largest:
+            click.echo("largest distributions:")
+            for dist in found.largest:
+                click.echo(f"  {dist.size:>13,}  {dist.name} {dist.version} ({dist.artifact})")
+        click.echo("sys.path added by the loader, in order:")
+        for entry in found.loader_sys_path:
+            click.echo(f"  {entry}")
+        for key, value in m.environment.items():
+            click.echo(f"environment: {key}={value}")
+        for warning in found.layer_upload_warnings:
+            click.echo(f"Warning: {warning}", err=True)
+    if not all(c.ok for c in found.checks):
+        ctx.exit(EXIT_LIMITS)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,464 @@
+"""`lambundle bundle`: the orchestrator, and the one executor that writes bundles.
+
+Load the project, lock and install its dependencies for the target, compile bytecode for
+the paths the strategy chose, ask the strategy for a plan, check Lambda's limits on the
+plan, then execute it: write the archives into a temporary directory next to the output,
+check the zipped size, verify the bundle starts in the sandbox, and only then replace the
+previous output. A failure or Ctrl-C at any point leaves the previous bundle as it was.
+
+Everything expensive is cached by content (bundler.cache): the installed tree by lock,
+its pyc by tree and location, each archive by its entries, so an unchanged rebuild only
+copies cached zips.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import strategies
+from bundler import bytecode as bc
+from bundler import limits, manifest
+from bundler.archive import ZipEntry, entries_from_tree, write_zip
+from bundler.bytecode import Bytecode
+from bundler.cache import Cache
+from bundler.errors import BundlerError, SandboxError, UsageError
+from bundler.interpreters import Interpreter
+from bundler.layer import RUNTIME_PACKAGE, runtime_entries
+from bundler.manifest import Manifest
+from bundler.project import Project, load_project
+from bundler.slim import slim as slim_entries
+from bundler.target import Target, host_arch
+from strategies.base import OPT_ROOT, TASK_ROOT, Dist, Plan, PlanInputs, entry_size
+
+Report = Callable[[str], None]
+# A verifier starts the bundle directory and raises if the handler does not import.
+Verifier = Callable[[Path], None]
+
+DEFAULT_OUT_DIR = ".lambundle"
+# Bump when the layout of cached trees or the compile step changes.
+_CACHE_VERSION = "build-v1"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+    src: Path
+    strategy: str
+    target: Target = dataclasses.field(default_factory=Target)
+    out: Path | None = None
+    handler: str | None = None
+    bytecode: bool = True
+    slim: bool = False
+    verify: bool | None = None  # None: verify when it can (matching interpreter, host arch)
+    interpreter: Path | None = None
+    resolver: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    manifest: Manifest
+    warnings: tuple[str, ...] = ()
+    verified: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "manifest": self.manifest.to_json(),
+            "warnings": list(self.warnings),
+            "verified": self.verified,
+        }
+
+
+def default_out(src: Path, strategy: str) -> Path:
+    """`SRC/.lambundle/<strategy>`; for a script, `.lambundle/<stem>-<strategy>` beside it."""
+    if src.is_file():
+        return src.parent / DEFAULT_OUT_DIR / f"{src.stem}-{strategy}"
+    return src / DEFAULT_OUT_DIR / strategy
+
+
+def bundle(
+    options: BuildOptions,
+    *,
+    cache: Cache | None = None,
+    report: Report = _quiet,
+    verifier: Verifier | None = None,
+) -> BuildResult:
+    """Build `options.src` into a bundle directory; see the module docstring."""
+    strategy = strategies.get(options.strategy)
+    target = options.target
+    out = (options.out or default_out(options.src, strategy.name)).absolute()
+    check_out(out)
+    cache = cache or Cache()
+    warnings: list[str] = []
+
+    report(f"loading {options.src}")
+    project = load_project(options.src, options.handler, cache=cache)
+    handler = project.handler
+    if handler is None:  # load_project requires one; keep mypy and a future caller honest
+        msg = f"No handler for {options.src}; pass --handler module.function."
+        raise UsageError(msg)
+
+    interp, mode = bc.choose(target.python, options.interpreter, options.bytecode)
+    if mode.reason and options.bytecode:
+        warnings.append(mode.reason)
+
+    lock_text, lock_sha, site, dists = _dependencies(project, options, cache, report)
+
+    deps: tuple[ZipEntry, ...] = ()
+    if site is not None:
+        deps = tuple(e for e in entries_from_tree(site) if not _is_bytecode(e.arcname))
+        if options.slim:
+            deps, dropped = slim_entries(deps)
+            report(f"--slim: left out {dropped} files")
+    code = code_entries(project)
+    runtime = tuple(runtime_entries())
+
+    if interp is not None:
+        report(f"compiling bytecode with Python {interp.version}")
+        deps_dir = strategy.deps_dir(target)
+        deps, failed = _with_pyc(deps, deps_dir, interp, cache)
+        code, failed_code = _with_pyc(code, TASK_ROOT, interp, cache)
+        # Only the runtime package is imported; start.py runs as a script.
+        package = tuple(e for e in runtime if e.arcname.startswith(RUNTIME_PACKAGE + "/"))
+        runtime_pyc, _ = _pyc_for(package, OPT_ROOT, interp, cache)
+        runtime = (*runtime, *runtime_pyc)
+        if failed_code:
+            warnings.append(
+                f"{len(failed_code)} file(s) of the function do not compile for Python "
+                f"{target.python} and ship as source only: {', '.join(failed_code[:5])}"
+            )
+        if failed:
+            report(f"{len(failed)} dependency files do not compile; shipped as source")
+
+    inputs = PlanInputs(
+        target=target,
+        handler=handler,
+        code=code,
+        deps=deps,
+        runtime=runtime,
+        lock_text=lock_text,
+        lock_sha256=lock_sha,
+        distributions=dists,
+    )
+    plan = strategy.plan(inputs)
+    check_plan(plan)
+
+    verify = options.verify
+    if verify is None:
+        verify = interp is not None and target.arch == host_arch()
+        if not verify:
+            why = (
+                f"the target is {target.arch} and this machine {host_arch()}"
+                if interp is not None
+                else f"no Python {target.python} to run it"
+            )
+            warnings.append(f"not verified in the sandbox: {why}")
+    if verify and verifier is None:
+        verifier = sandbox_verifier(options.target)
+    result_manifest = execute(
+        plan,
+        out,
+        cache=cache,
+        bytecode=mode,
+        verifier=verifier if verify else None,
+        report=report,
+    )
+    return BuildResult(out, result_manifest, tuple(warnings), verified=bool(verify))
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+
+def code_entries(project: Project) -> tuple[ZipEntry, ...]:
+    """The function's own files, relative to the task root; host bytecode left out."""
+    out = []
+    for rel in project.code:
+        name = PurePosixPath(rel.as_posix())
+        if name.parts[0] == DEFAULT_OUT_DIR or _is_bytecode(str(name)):
+            continue
+        path = project.root / rel
+        out.append(ZipEntry(str(name), source=path, executable=os.access(path, os.X_OK)))
+    return tuple(out)
+
+
+def _is_bytecode(arcname: str) -> bool:
+    # pyc from the host (pip compiles while installing) are for the wrong interpreter or
+    # timestamp-based; ours replace them.
+    return arcname.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{arcname}"
+
+
+def _dependencies(
+    project: Project, options: BuildOptions, cache: Cache, report: Report
+) -> tuple[str | None, str | None, Path | None, tuple[Dist, ...]]:
+    """(lock text, lock sha256, installed tree, distributions); all None/() without deps."""
+    if not project.requirements and not project.local_wheels:
+        return None, None, None, ()
+    from bundler.lock import lock_project
+    from bundler.wheels import install
+
+    target = options.target
+    report("locking dependencies")
+    lock = lock_project(project, target, resolver=options.resolver, cache=cache, report=report)
+    wheel_parts: list[str | bytes] = []
+    for wheel in project.local_wheels:
+        wheel_parts += [wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest()]
+    key = Cache.key(
+        _CACHE_VERSION,
+        "site",
+        lock.sha256,
+        target.python,
+        target.arch,
+        "{}.{}".format(*target.glibc),
+        *wheel_parts,
+    )
+    entry = cache.dir("site", key)
+    if entry is None:
+        report("installing dependencies")
+
+        def build(tmp: Path) -> None:
+            installed = install(
+                lock,
+                target,
+                tmp / "site",
+                cache=cache,
+                local_wheels=project.local_wheels,
+                report=report,
+            )
+            dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
+            (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")
+
+        entry = cache.put_dir("site", key, build)
+    raw = json.loads((entry / "dists.json").read_text(encoding="utf-8"))
+    dists = tuple(
+        sorted(
+            (Dist(d["name"], d["version"], d["size"]) for d in raw), key=lambda d: d.name.lower()
+        )
+    )
+    return lock.text, lock.sha256, entry / "site", dists
+
+
+def _content_id(entry: ZipEntry, cache: Cache) -> str:
+    """What identifies an entry's bytes: cache entries never change, so their path does."""
+    if entry.data is not None:
+        return "d:" + hashlib.sha256(entry.data).hexdigest()
+    assert entry.source is not None
+    if entry.source.is_relative_to(cache.root):
+        return f"p:{entry.source}"
+    return "h:" + hashlib.sha256(entry.source.read_bytes()).hexdigest()
+
+
+def _entries_key(entries: Sequence[ZipEntry], cache: Cache, *parts: str) -> str:
+    items: list[str] = [_CACHE_VERSION, *parts]
+    for e in sorted(entries, key=lambda e: e.arcname):
+        items += [e.arcname, "x" if e.executable else "-", _content_id(e, cache)]
+    return Cache.key(*items)
+
+
+def _pyc_for(
+    entries: tuple[ZipEntry, ...], ddir: str, interp: Interpreter, cache: Cache
+) -> tuple[list[ZipEntry], list[str]]:
+    """pyc entries for `entries` compiled for `ddir`, from the cache when unchanged."""
+    py = tuple(e for e in entries if e.arcname.endswith(".py") and e.source is not None)
+    key = _entries_key(py, cache, "pyc", ddir, str(interp.path), interp.version)
+    entry = cache.dir("pyc", key)
+    if entry is None:
+
+        def build(tmp: Path) -> None:
+            failed = bc.compile_entries(py, ddir, tmp / "tree", interp)
+            (tmp / "failed.json").write_text(json.dumps(failed), encoding="utf-8")
+
+        entry = cache.put_dir("pyc", key, build)
+    failed = json.loads((entry / "failed.json").read_text(encoding="utf-8"))
+    return bc.pyc_entries(entry / "tree"), failed
+
+
+def _with_pyc(
+    entries: tuple[ZipEntry, ...], ddir: str, interp: Interpreter, cache: Cache
+) -> tuple[tuple[ZipEntry, ...], list[str]]:
+    pyc, failed = _pyc_for(entries, ddir, interp, cache)
+    return (*entries, *pyc), failed
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def unzipped_size(entries: Sequence[ZipEntry]) -> int:
+    """Bytes the entries take once extracted; a later entry of the same name wins."""
+    by_name = {e.arcname: e for e in entries}
+    return sum(entry_size(e) for e in by_name.values())
+
+
+def check_plan(plan: Plan) -> None:
+    """Lambda's unzipped-size and layer-count limits, before anything is written."""
+    found = limits.checks(
+        unzipped_size(plan.function.entries),
+        [unzipped_size(layer.entries) for layer in plan.layers],
+    )
+    limits.enforce(found, [(d.name, d.version, d.size) for d in plan.distributions])
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that is a file, unwritable, or a directory that is not a bundle."""
+    if out.exists() and not out.is_dir():
+        msg = f"--out {out} is a file, not a directory; pass a directory path."
+        raise UsageError(msg)
+    if out.is_dir() and any(out.iterdir()) and not (out / manifest.MANIFEST_NAME).is_file():
+        msg = (
+            f"--out {out} is a non-empty directory without {manifest.MANIFEST_NAME}; "
+            "refusing to replace what is not a lambundle bundle. Pass an empty or new directory."
+        )
+        raise UsageError(msg)
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"--out {out}: {parent} is not writable; pass a directory you can write to."
+        raise UsageError(msg)
+
+
+# -- the executor -------------------------------------------------------------------------
+
+
+def execute(
+    plan: Plan,
+    out: Path,
+    *,
+    cache: Cache,
+    bytecode: Bytecode,
+    verifier: Verifier | None = None,
+    report: Report = _quiet,
+) -> Manifest:
+    """Write the plan's archives and manifest, verify, and replace `out` with the result."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        msg = f"Cannot create the output directory next to {out} ({exc}); pass another --out."
+        raise UsageError(msg) from None
+    try:
+        described = []
+        for artifact in plan.artifacts:
+            report(f"writing {artifact.file}")
+            _write_cached(artifact.entries, tmp / artifact.file, cache)
+            described.append(
+                manifest.describe_artifact(
+                    artifact.name, tmp / artifact.file, unzipped_size(artifact.entries)
+                )
+            )
+        function = described[0] if plan.artifacts[0].kind == "function" else None
+        assert function is not None, "the function comes first in every plan"
+        limits.enforce(
+            limits.checks(
+                function.unzipped_size,
+                [a.unzipped_size for a in described[1:]],
+                function_zipped=function.size,
+            ),
+            [(d.name, d.version, d.size) for d in plan.distributions],
+        )
+        result = Manifest(
+            strategy=plan.strategy,
+            target=plan.target,
+            handler=plan.handler,
+            function=function,
+            layers=tuple(described[1:]),
+            sys_path=plan.sys_path,
+            environment=dict(plan.environment),
+            lock_sha256=plan.lock_sha256,
+            distributions=tuple((d.name, d.version) for d in plan.distributions),
+            bytecode=bytecode.to_json(),
+        )
+        manifest.write(tmp, result)
+        if verifier is not None:
+            report("verifying: starting the bundle in the sandbox")
+            verifier(tmp)
+        _replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _write_cached(entries: Sequence[ZipEntry], dest: Path, cache: Cache) -> None:
+    key = _entries_key(entries, cache, "zip")
+    entry = cache.dir("zip", key)
+    if entry is None:
+        entry = cache.put_dir("zip", key, lambda tmp: write_zip(tmp / "archive.zip", entries))
+    shutil.copyfile(entry / "archive.zip", dest)
+
+
+def _replace(new: Path, out: Path) -> None:
+    """Move `new` to `out`; the previous `out` survives until the new one is in place."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    try:
+        new.rename(out)
+    except BaseException:
+        if old is not None:
+            old.rename(out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# -- verify -------------------------------------------------------------------------------
+
+
+def sandbox_verifier(target: Target, timeout_s: float = 60.0) -> Verifier:
+    """Start the bundle in the sandbox and invoke it once: an init error fails the build."""
+
+    def verify(bundle_dir: Path) -> None:
+        try:
+            from bundler.sandbox import Sandbox
+        except ImportError as exc:  # the sandbox is optional until it exists everywhere
+            msg = f"Cannot verify: the sandbox is unavailable ({exc}); pass --no-verify."
+            raise SandboxError(msg) from None
+        try:
+            with Sandbox(bundle_dir, timeout_s=timeout_s) as sb:
+                result = sb.invoke(b"{}")
+        except BundlerError as exc:
+            msg = f"--verify: the bundle did not start: {exc}"
+            raise SandboxError(msg) from None
+        error = getattr(result, "error", None)
+        if error and _is_init_error(error):
+            msg = (
+                f"--verify: the handler failed to initialise in the sandbox: {_describe(error)}. "
+                "Fix the import error, or pass --no-verify to keep the bundle anyway."
+            )
+            raise BundlerError(msg)
+
+    return verify
+
+
+def _is_init_error(error: object) -> bool:
+    text = json.dumps(error, default=str) if not isinstance(error, str) else error
+    return any(
+        marker in text
+        for marker in (
+            "Runtime.ImportModuleError",
+            "Runtime.HandlerNotFound",
+            "Runtime.Init",
+            "Runtime.ExitError",
+            "Runtime.UserCodeSyntaxError",
+            "Runtime.MalformedHandlerName",
+        )
+    )
+
+
+def _describe(error: object) -> str:
+    if isinstance(error, dict):
+        return f"{error.get('errorType', '')}: {error.get('errorMessage', '')}".strip(": ")
+    return str(error)

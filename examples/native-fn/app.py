@@ -1,0 +1,13 @@
+"""A function with native wheels: pydantic's core is a compiled extension."""
+
+import pydantic
+
+
+class Order(pydantic.BaseModel):
+    id: int
+    items: list[str] = []
+
+
+def handler(event, context):
+    order = Order.model_validate(event if isinstance(event, dict) and event else {"id": 1})
+    return {"pydantic": pydantic.VERSION, "order": order.model_dump()}

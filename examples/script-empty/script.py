@@ -1,0 +1,5 @@
+"""A script that does nothing: the response body is empty."""
+
+
+def main():
+    pass
