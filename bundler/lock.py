@@ -1,0 +1,335 @@
+"""Hash-pinned locks for the target, made by pip-tools or uv behind one interface.
+
+A lock is a requirements file in pip-compile's format: `name==version` with every
+`--hash=sha256:...` the index lists for that release, so any install of it can run with
+`--require-hashes`. It is resolved for the target (CPython minor, architecture, Lambda's
+glibc ceiling), never the host, and cached by its inputs (requirements, target, resolver):
+the same inputs give back the same lock without running a resolver.
+
+uv is the default when installed (measured ~6x faster here on requests+pydantic+numpy),
+pip-tools otherwise; `resolver="pip-tools"|"uv"` chooses explicitly.
+
+One difference to know: pip-compile evaluates environment markers (`python_version`,
+`platform_machine`) for the interpreter that runs it, while uv evaluates them for the
+target. The pip-tools path therefore reports a note when host and target differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from bundler.cache import Cache
+from bundler.errors import LockError, ProjectError, UsageError
+from bundler.project import Project
+from bundler.target import Target
+
+RESOLVERS = ("auto", "uv", "pip-tools")
+LOCK_FILE = "requirements.txt"
+Report = Callable[[str], None]
+
+# uv accepts only these manylinux levels in --python-platform; we take the highest one
+# that does not exceed the target's glibc (so 2.26 resolves as 2.17: wheels tagged
+# 2_18..2_26 are rare, and choosing a lower level is safe, never too new).
+_UV_GLIBC_LEVELS = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pin:
+    """One locked distribution with every hash the lock allows for it."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]  # "sha256:<hex>", sorted
+
+
+@dataclasses.dataclass(frozen=True)
+class Lock:
+    """A hash-pinned lock: its text (pip-compile's format) and the pins parsed from it."""
+
+    text: str
+    pins: tuple[Pin, ...]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "lock") -> Lock:
+        return cls(text=text, pins=parse_lock(text, source))
+
+
+def parse_lock(text: str, source: str = "lock") -> tuple[Pin, ...]:
+    """Pins of a `--generate-hashes` requirements file; every line must be pinned and hashed."""
+    pins: list[Pin] = []
+    logical = re.sub(r"\\\s*\n", " ", text)
+    for lineno, raw in enumerate(logical.splitlines(), 1):
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line or line.startswith("-"):
+            continue
+        requirement, *options = re.split(r"\s+(?=--)", line)
+        hashes = sorted(
+            o.split("=", 1)[1].strip() for o in options if o.startswith("--hash=")
+        )
+        try:
+            req = Requirement(requirement)
+        except InvalidRequirement as exc:
+            msg = f"{source}: line {lineno}: {requirement!r} is not a requirement ({exc})."
+            raise LockError(msg) from None
+        exact = [s for s in req.specifier if s.operator in ("==", "===")]
+        if len(exact) != 1 or "*" in exact[0].version:
+            msg = f"{source}: {requirement!r} is not pinned to one version (name==version)."
+            raise LockError(msg)
+        if not hashes:
+            msg = f"{source}: {requirement!r} has no --hash; re-create the lock with hashes."
+            raise LockError(msg)
+        pins.append(Pin(name=req.name, version=exact[0].version, hashes=tuple(hashes)))
+    return tuple(pins)
+
+
+# -- the resolver interface ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolver:
+    """A resolver command: how to find it and how to ask it for a lock."""
+
+    name: str
+    executable: list[str]
+
+    def version(self) -> str:
+        proc = subprocess.run(
+            [*self.executable, "--version"], capture_output=True, text=True, check=False
+        )
+        return proc.stdout.strip().split()[-1] if proc.stdout.strip() else "unknown"
+
+    def command(self, infile: str, outfile: str, target: Target) -> list[str]:
+        if self.name == "uv":
+            return [
+                *self.executable, "pip", "compile", infile, "--output-file", outfile,
+                "--generate-hashes", "--no-header", "--quiet", "--only-binary", ":all:",
+                "--python-version", target.python,
+                "--python-platform", uv_platform(target),
+            ]  # fmt: skip
+        from bundler.wheels import platform_tags
+
+        pip_args = ["--only-binary=:all:", "--python-version", target.python,
+                    "--implementation", "cp", "--abi", target.cp_tag]  # fmt: skip
+        for tag in platform_tags(target):
+            pip_args += ["--platform", tag]
+        return [
+            *self.executable, infile, "--output-file", outfile, "--generate-hashes",
+            "--no-header", "--quiet", "--allow-unsafe", "--strip-extras",
+            "--no-emit-index-url", "--no-emit-find-links", "--no-emit-trusted-host",
+            "--pip-args", shlex.join(pip_args),
+        ]  # fmt: skip
+
+
+def find_resolver(name: str = "auto") -> Resolver:
+    """The resolver called `name`; "auto" is uv when installed, else pip-tools."""
+    if name not in RESOLVERS:
+        msg = f"Unknown resolver {name!r}; choose one of {', '.join(RESOLVERS)}."
+        raise UsageError(msg)
+    if name in ("auto", "uv"):
+        uv = _find_uv()
+        if uv is not None:
+            return Resolver("uv", [uv])
+        if name == "uv":
+            msg = "uv is not installed; install it (pip install uv) or use --resolver pip-tools."
+            raise UsageError(msg)
+    compile_exe = Path(sys.executable).with_name("pip-compile")
+    if compile_exe.exists():
+        return Resolver("pip-tools", [str(compile_exe)])
+    found = shutil.which("pip-compile")
+    if found:
+        return Resolver("pip-tools", [found])
+    msg = "pip-tools is not installed; install it (pip install pip-tools) or use --resolver uv."
+    raise UsageError(msg)
+
+
+def _find_uv() -> str | None:
+    try:
+        import uv  # type: ignore[import-not-found,unused-ignore]
+
+        path: str = uv.find_uv_bin()
+        return path
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def uv_platform(target: Target) -> str:
+    """uv's `--python-platform` value for the target's machine and glibc ceiling."""
+    ceiling = target.glibc[1]
+    level = max(m for m in _UV_GLIBC_LEVELS if m <= ceiling)
+    return f"{target.machine}-manylinux_2_{level}"
+
+
+# -- locking ------------------------------------------------------------------------------
+
+
+def lock_key(requirements: tuple[str, ...], target: Target, resolver: str) -> str:
+    """The cache key of a lock: everything that changes what it resolves to."""
+    major, minor = target.glibc
+    return Cache.key(
+        "lock-v1", resolver, target.python, target.arch, f"{major}.{minor}",
+        *sorted(requirements),
+    )  # fmt: skip
+
+
+def lock_project(
+    project: Project,
+    target: Target,
+    *,
+    resolver: str = "auto",
+    cache: Cache,
+    report: Report | None = None,
+    refresh: bool = False,
+) -> Lock:
+    """The hash-pinned lock of `project`'s requirements for `target`.
+
+    Reused from the cache while the requirements, the target and the resolver are the same;
+    `refresh=True` resolves again (to pick up new releases) and replaces the cached lock.
+    """
+    say = report or (lambda _msg: None)
+    check_requires_python(project, target)
+    chosen = find_resolver(resolver)
+    key = lock_key(project.requirements, target, chosen.name)
+    if refresh:
+        cache.remove("locks", key)
+    entry = cache.dir("locks", key)
+    if entry is not None:
+        say(f"Lock reused from the cache ({len(project.requirements)} requirement(s) unchanged)")
+        return Lock.from_text((entry / LOCK_FILE).read_text("utf-8"), str(entry / LOCK_FILE))
+    if not project.requirements:
+        text = _header(project, target, chosen, key)
+        return Lock(text=text, pins=())
+
+    say(
+        f"Resolving {len(project.requirements)} requirement(s) for python{target.python} "
+        f"{target.arch} (glibc {target.glibc[0]}.{target.glibc[1]}) with {chosen.name}"
+    )
+    if chosen.name == "pip-tools":
+        host = (f"{sys.version_info[0]}.{sys.version_info[1]}", platform.machine())
+        if host != (target.python, target.machine):
+            say(
+                f"Note: pip-tools evaluates environment markers for this host "
+                f"(Python {host[0]}, {host[1]}), not the target; use --resolver uv for "
+                "target-exact markers."
+            )
+    body = _resolve(project, target, chosen)
+    text = _header(project, target, chosen, key) + body
+    lock = Lock.from_text(text, f"lock of {project.name}")
+
+    def put(tmp: Path) -> None:
+        (tmp / LOCK_FILE).write_text(text, "utf-8")
+
+    cache.put_dir("locks", key, put)
+    say(f"Locked {len(lock.pins)} distribution(s)")
+    return lock
+
+
+def check_requires_python(project: Project, target: Target) -> None:
+    if not project.requires_python:
+        return
+    try:
+        spec = SpecifierSet(project.requires_python)
+    except InvalidSpecifier:
+        msg = f"{project.name}: requires-python {project.requires_python!r} is not valid."
+        raise ProjectError(msg) from None
+    if not spec.contains(f"{target.python}.0", prereleases=True) and not spec.contains(
+        target.python, prereleases=True
+    ):
+        msg = (
+            f"{project.name} requires Python {project.requires_python}, but the target is "
+            f"python{target.python}; pass a matching --python."
+        )
+        raise ProjectError(msg)
+
+
+def _header(project: Project, target: Target, resolver: Resolver, key: str) -> str:
+    major, minor = target.glibc
+    return (
+        f"# Hash-pinned lock of {project.name} made by lambundle with {resolver.name}\n"
+        f"# target: python{target.python} {target.arch} (glibc {major}.{minor})\n"
+        f"# inputs: {key}\n"
+    )
+
+
+def _resolve(project: Project, target: Target, resolver: Resolver) -> str:
+    with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:
+        infile = Path(tmp, "requirements.in")
+        infile.write_text("\n".join(project.requirements) + "\n", "utf-8")
+        command = resolver.command("requirements.in", "requirements.txt", target)
+        try:
+            proc = subprocess.run(
+                command, cwd=tmp, capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            msg = f"Cannot run {resolver.name} ({command[0]}): {exc}"
+            raise LockError(msg) from exc
+        if proc.returncode != 0:
+            raise _resolve_error(proc.stderr or proc.stdout, project, target, resolver)
+        return Path(tmp, "requirements.txt").read_text("utf-8")
+
+
+# Where the resolvers name the package they could not satisfy. uv says whether wheels or
+# versions are missing; pip (under pip-compile) only says "No matching distribution".
+_NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][\w.\-]*)")
+_NO_WHEEL = (
+    re.compile(r"versions? of ([A-Za-z0-9][\w.\-]*)\S* (?:has|have) no usable wheels"),
+    re.compile(r"[Bb]ecause ([A-Za-z0-9][\w.\-]*)\S* has no usable wheels"),
+    re.compile(r"[Bb]ecause ([A-Za-z0-9][\w.\-]*) was not found in the package registry"),
+    re.compile(r"No matching distribution found for ([A-Za-z0-9][\w.\-]*)"),
+)
+_EXCEPTION_PREFIX = re.compile(r"^[\w.]+\.\w+: ")
+
+
+def _useful_lines(output: str) -> list[str]:
+    """The resolver's message without Python tracebacks (pip-compile prints them)."""
+    out = []
+    for line in output.strip().splitlines():
+        if not line.strip() or (line[:1].isspace() and "cause:" not in line):
+            continue
+        if line.startswith(("Traceback", "The above exception", "During handling")):
+            continue
+        out.append(_EXCEPTION_PREFIX.sub("", line.rstrip()))
+    return out
+
+
+def _resolve_error(output: str, project: Project, target: Target, resolver: Resolver) -> LockError:
+    useful = _useful_lines(output)
+    if resolver.name == "pip-tools":
+        useful = useful[-1:]
+    detail = "\n".join(useful[-15:]) or "(no output)"
+    major, minor = target.glibc
+    where = f"python{target.python} {target.arch} (glibc {major}.{minor})"
+    head = f"Cannot lock {project.name} for {where} with {resolver.name}"
+    if match := _NO_VERSION.search(output):
+        name = match.group(1)
+        return LockError(
+            f"{head}: no release of {name} matches the requirements.\n{detail}\n"
+            f"Relax the version of {name} in the requirements."
+        )
+    for pattern in _NO_WHEEL:
+        if match := pattern.search(output):
+            name = match.group(1)
+            return LockError(
+                f"{head}: no version of {name} that matches the requirements has a wheel "
+                f"for this target (or no such version exists).\n{detail}\n"
+                f"lambundle installs binary wheels only: pin a version of {name} that "
+                f"publishes a manylinux wheel for {target.machine}, or build sdists in "
+                "Lambda's build image with --docker."
+            )
+    return LockError(f"{head}:\n{detail}")
