@@ -145,6 +145,67 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
         ctx.exit(EXIT_LIMITS)
 
 
+@cli.command("lock")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--python", "python", default="3.12", show_default=True, help="Target CPython.")
+@click.option("--arch", default="x86_64", show_default=True, help="x86_64 or arm64.")
+@click.option("--runtime", default="", help="python3.X (default) or provided.al2023.")
+@click.option(
+    "--resolver",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "uv", "pip-tools"]),
+    help="auto is uv when installed, else pip-tools.",
+)
+@click.option("--refresh", is_flag=True, help="Resolve again instead of reusing the cached lock.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the lock to this file instead of standard output.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print pins and the lock as JSON.")
+def lock_command(
+    src: Path,
+    python: str,
+    arch: str,
+    runtime: str,
+    resolver: str,
+    refresh: bool,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Write a hash-pinned lock of SRC's requirements for the target (not this host)."""
+    from bundler.cache import Cache
+    from bundler.lock import lock_project
+    from bundler.project import load_project
+    from bundler.target import Target
+
+    target = Target(python, arch, runtime)
+    cache = Cache()
+    project = load_project(src, require_handler=False, cache=cache)
+    found = lock_project(
+        project,
+        target,
+        resolver=resolver,
+        cache=cache,
+        refresh=refresh,
+        report=lambda msg: click.echo(f"lambundle: {msg}", err=True),
+    )
+    if output is not None:
+        tmp = output.with_name(output.name + ".part")
+        tmp.write_text(found.text, encoding="utf-8")
+        tmp.replace(output)
+        click.echo(f"lambundle: wrote {len(found.pins)} pin(s) to {output}", err=True)
+    if as_json:
+        pins = [
+            {"name": p.name, "version": p.version, "hashes": list(p.hashes)} for p in found.pins
+        ]
+        click.echo(json.dumps({"sha256": found.sha256, "pins": pins, "text": found.text}, indent=2))
+    elif output is None:
+        click.echo(found.text, nl=False)
+
+
 def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
