@@ -1,0 +1,718 @@
+"""A Lambda execution environment in one local process tree.
+
+`Sandbox` lays a bundle out as Lambda does (layers merged in order into /opt, the
+function into /var/task), serves the Runtime API on loopback (`bundler.rapi`), and starts
+the bundle's entry point under bubblewrap with Lambda's read-only mounts, a private /tmp,
+the target's interpreter at /var/lang and Lambda's environment variables. The first
+invoke is a cold start; a process that dies, reports an init error or times out is gone
+and the next invoke starts a new one. Without bubblewrap it runs unsandboxed in a
+temporary directory, with the real paths in the environment, and says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from bundler import interpreters, managed
+from bundler.archive import extract_zip
+from bundler.errors import SandboxError
+from bundler.manifest import Manifest, load
+from bundler.rapi import Invocation, Outcome, RuntimeAPI, platform_error
+from bundler.target import host_arch
+
+OPT = "/opt"
+TASK_ROOT = "/var/task"
+RUNTIME_DIR = "/var/runtime"
+LANG_DIR = "/var/lang"
+# On-demand init may take 10 s before Lambda gives up on it (lambda-runtime-environment.html).
+INIT_TIMEOUT_S = 10.0
+ACCOUNT_ID = "012345678912"
+# Linux signal numbers Go's os/exec names in "Runtime exited with error: signal: ...".
+_SIGNAL_NAMES: dict[int, str] = {
+    int(signal.SIGKILL): "killed",
+    int(signal.SIGTERM): "terminated",
+    int(signal.SIGSEGV): "segmentation fault",
+    int(signal.SIGABRT): "aborted",
+    int(signal.SIGBUS): "bus error",
+    int(signal.SIGINT): "interrupt",
+}
+
+_bwrap_checked: dict[str, str | None] = {}
+
+
+def bwrap_problem() -> str | None:
+    """None if bubblewrap can create a sandbox here, else why not (checked once)."""
+    if "result" not in _bwrap_checked:
+        exe = shutil.which("bwrap")
+        if exe is None:
+            problem: str | None = "bubblewrap (bwrap) is not installed (apt install bubblewrap)"
+        else:
+            proc = subprocess.run(
+                [exe, "--unshare-all", "--share-net", "--ro-bind", "/", "/", "true"],
+                capture_output=True, text=True, check=False,
+            )
+            problem = None if proc.returncode == 0 else (
+                f"bwrap cannot create namespaces here ({proc.stderr.strip()})"
+            )
+        _bwrap_checked["result"] = problem
+    return _bwrap_checked["result"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Timings:
+    """Monotonic timestamps (`time.monotonic()`) of one invoke, and the spans between.
+
+    `spawned` and `first_next` are set on a cold start only; `extract_s` on the first
+    cold start of a sandbox (the layout is made once per sandbox).
+    """
+
+    cold: bool
+    started: float
+    finished: float
+    spawned: float | None = None
+    first_next: float | None = None
+    handed: float | None = None
+    extract_s: float | None = None
+
+    @property
+    def init_s(self) -> float | None:
+        """Spawn to the first `/next`: Lambda's Init Duration."""
+        if self.spawned is None or self.first_next is None:
+            return None
+        return self.first_next - self.spawned
+
+    @property
+    def invoke_s(self) -> float | None:
+        """Event handed to the runtime to its answer: Lambda's Duration."""
+        return None if self.handed is None else self.finished - self.handed
+
+    @property
+    def total_s(self) -> float:
+        """The caller's view: invoke called to result (init included when cold)."""
+        return self.finished - self.started
+
+
+@dataclasses.dataclass(frozen=True)
+class InvokeResult:
+    request_id: str
+    payload: bytes
+    content_type: str
+    function_error: str | None  # "Unhandled", as in X-Amz-Function-Error, or None
+    logs: str
+    timings: Timings
+    init_error: bool = False
+    streamed: bool = False
+    chunks: tuple[bytes, ...] = ()
+    stream_error: tuple[str, bytes] | None = None
+    peak_rss: int | None = None  # bytes, the function's process tree
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The parsed error ({"errorType", "errorMessage", ...}), or None on success."""
+        if self.function_error is None:
+            return None
+        if self.stream_error is not None:
+            error_type, body = self.stream_error
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                return parsed
+            return {"errorType": error_type, "errorMessage": body.decode("utf-8", "replace")}
+        try:
+            parsed = json.loads(self.payload)
+        except ValueError:
+            return {"errorType": "Runtime.Unknown", "errorMessage": self.payload.decode(
+                "utf-8", "replace")}
+        return parsed if isinstance(parsed, dict) else None
+
+    def json(self) -> Any:
+        """The payload decoded as JSON."""
+        return json.loads(self.payload)
+
+
+class Sandbox:
+    """A local Lambda for one bundle; use as a context manager.
+
+    `isolate`: True requires bubblewrap, False runs unsandboxed, None uses bubblewrap
+    when it works here. `interpreter` picks the Python mounted at /var/lang.
+    """
+
+    def __init__(
+        self,
+        bundle_dir: Path | str,
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout_s: float = 3.0,
+        memory_mb: int = 128,
+        isolate: bool | None = None,
+        interpreter: Path | str | None = None,
+        work_dir: Path | str | None = None,
+        function_name: str = "function",
+        region: str = "us-east-1",
+    ) -> None:
+        self.bundle_dir = Path(bundle_dir)
+        self.user_env = dict(env or {})
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.function_name = function_name
+        self.region = region
+        self._isolate = isolate
+        self._interpreter_path = Path(interpreter) if interpreter else None
+        self._work_arg = Path(work_dir) if work_dir else None
+        self.warnings: list[str] = []
+        self.isolated = False
+        self.extract_s: float | None = None
+        self.timings: list[Timings] = []
+        self.manifest: Manifest | None = None
+        self.interpreter: interpreters.Interpreter | None = None
+        self._api: RuntimeAPI | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._log_path: Path | None = None
+        self._log_offset = 0
+        self._environments = 0
+        self._spawned_at: float | None = None
+        self._extract_pending = True
+        self._owns_work = False
+        self._work: Path | None = None
+        self._runtime_dir: Path | None = None
+        self._lock = threading.Lock()
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Validate the bundle, find the interpreter, lay out the artifacts, start the API."""
+        manifest = load(self.bundle_dir)
+        self.manifest = manifest
+        target = manifest.target
+        if target.arch != host_arch():
+            msg = (
+                f"{self.bundle_dir} targets {target.arch}, but this machine is {host_arch()}; "
+                "the sandbox runs bundles natively. Rebuild with --arch "
+                f"{host_arch()} to run it here."
+            )
+            raise SandboxError(msg)
+        self._choose_isolation()
+        self._find_interpreter()
+        if target.managed:
+            assert self.interpreter is not None
+            self._runtime_dir = managed.runtime_dir(target, compile_with=self.interpreter.path)
+        self._work = self._work_arg or Path(tempfile.mkdtemp(prefix="lambundle-sandbox-"))
+        self._owns_work = self._work_arg is None
+        self._lay_out(manifest)
+        self._api = RuntimeAPI().start()
+
+    def _choose_isolation(self) -> None:
+        if self._isolate is False:
+            self.warnings.append(
+                "Running unsandboxed (isolation turned off): the function sees this "
+                "machine's files, and /opt, /var/task are temporary directories."
+            )
+            return
+        problem = bwrap_problem()
+        if problem is None:
+            self.isolated = True
+            return
+        if self._isolate:
+            msg = f"Cannot isolate the function: {problem}. Install bubblewrap or run unsandboxed."
+            raise SandboxError(msg)
+        self.warnings.append(
+            f"Running unsandboxed: {problem}. The function sees this machine's files, "
+            "and /opt, /var/task are temporary directories."
+        )
+
+    def _find_interpreter(self) -> None:
+        assert self.manifest is not None
+        target = self.manifest.target
+        self.interpreter = interpreters.find(target.python, self._interpreter_path)
+        if target.managed:
+            if self.interpreter is None:
+                msg = (
+                    f"No Python {target.python} interpreter found for the {target.runtime} "
+                    f"runtime (looked on PATH, in pyenv and uv). Install one with "
+                    f"`pyenv install {target.python}` or `uv python install {target.python}`, "
+                    "or pass --interpreter PATH."
+                )
+                raise SandboxError(msg)
+            return
+        # OS-only runtimes have no /var/lang on AWS; a bundle without an embedded Python
+        # still runs here, on the local one, which AWS would not have.
+        if self.interpreter is None:
+            self.warnings.append(
+                f"No Python {target.python} found to mount at /var/lang; the bootstrap "
+                "must bring its own (lambundle bundle --embed-python)."
+            )
+
+    def _lay_out(self, manifest: Manifest) -> None:
+        assert self._work is not None
+        start = time.monotonic()
+        opt, task = self._work / "opt", self._work / "task"
+        for path in (opt, task, self._work / "logs"):
+            path.mkdir(parents=True, exist_ok=True)
+        # Lambda merges layers into /opt in the order they are listed; later files win.
+        for layer in manifest.layers:
+            extract_zip(self.bundle_dir / layer.file, opt)
+        extract_zip(self.bundle_dir / manifest.function.file, task)
+        self.extract_s = time.monotonic() - start
+        target = manifest.target
+        if (
+            not target.managed
+            and self.interpreter is not None
+            and not (opt / "lambundle/python/bin/python3").exists()
+        ):
+            self.warnings.append(
+                f"{target.runtime} has no Python on AWS: the sandbox mounts the local "
+                f"Python {self.interpreter.version} at /var/lang, so this bundle runs here "
+                "but needs --embed-python (or a managed runtime) to run on AWS."
+            )
+        if target.managed and not self.isolated:
+            assert self.interpreter is not None and self._runtime_dir is not None
+            local_runtime = self._work / "runtime"
+            managed.write_start_files(
+                local_runtime,
+                python=str(self.interpreter.path),
+                opt_root=str(opt),
+                packages=str(self._runtime_dir),
+                minor=target.python,
+            )
+
+    def close(self) -> None:
+        self.stop()
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        if self._owns_work and self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    # -- paths and environment -----------------------------------------------------------
+
+    @property
+    def work_dir(self) -> Path:
+        assert self._work is not None, "the sandbox is not open"
+        return self._work
+
+    def _path(self, lambda_path: str) -> str:
+        """Where a Lambda path is for the function: itself under bwrap, a temp dir without."""
+        if self.isolated:
+            return lambda_path
+        work = self.work_dir
+        interp = self.interpreter
+        for prefix, real in (
+            (TASK_ROOT, str(work / "task")),
+            (RUNTIME_DIR, str(work / "runtime")),
+            (LANG_DIR, str(interp.prefix) if interp else LANG_DIR),
+            (OPT, str(work / "opt")),
+        ):
+            if lambda_path == prefix or lambda_path.startswith(prefix + "/"):
+                return real + lambda_path[len(prefix):]
+        return lambda_path
+
+    def environment(self) -> dict[str, str]:
+        """The function's environment variables, as Lambda sets them (reference §2.1)."""
+        assert self.manifest is not None and self._api is not None
+        p = self._path
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d")
+        env = {
+            "_HANDLER": self.manifest.handler,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_RUNTIME_API": self._api.address,
+            # Fake credentials: SDK clients construct without reaching for real ones.
+            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+            "AWS_ACCESS_KEY": "AKIAIOSFODNN7EXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_SESSION_TOKEN": "lambundle-sandbox-session-token",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+            "LAMBDA_TASK_ROOT": p(TASK_ROOT),
+            "LAMBDA_RUNTIME_DIR": p(RUNTIME_DIR),
+            "LANG": "en_US.UTF-8",
+            "PATH": ":".join(
+                [p(LANG_DIR) + "/bin", "/usr/local/bin", "/usr/bin/", "/bin", p(OPT) + "/bin"]
+            ),
+            "LD_LIBRARY_PATH": ":".join(
+                [p(LANG_DIR) + "/lib", "/lib64", "/usr/lib64", p(RUNTIME_DIR),
+                 p(RUNTIME_DIR) + "/lib", p(TASK_ROOT), p(TASK_ROOT) + "/lib", p(OPT) + "/lib"]
+            ),
+            "TZ": ":UTC",
+        }
+        for extra in (self.manifest.environment, self.user_env):
+            env.update({k: p(v) for k, v in extra.items()})
+        return env
+
+    def _entry_point(self) -> str | None:
+        """The executable Lambda starts, as the function sees it; None if there is none."""
+        assert self.manifest is not None
+        if self.manifest.target.managed:
+            return self._path(RUNTIME_DIR + "/bootstrap")
+        work = self.work_dir
+        for lambda_path, real in (
+            (TASK_ROOT + "/bootstrap", work / "task/bootstrap"),
+            (OPT + "/bootstrap", work / "opt/bootstrap"),
+        ):
+            if real.is_file() and os.access(real, os.X_OK):
+                return self._path(lambda_path)
+        return None
+
+    def command(self, entry: str) -> list[str]:
+        """The argv that starts `entry`: under bwrap with Lambda's mounts, or as is."""
+        if not self.isolated:
+            return [entry]
+        work = self.work_dir
+        bwrap = shutil.which("bwrap") or "bwrap"
+        argv = [bwrap, "--unshare-all", "--share-net", "--die-with-parent", "--clearenv"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/", name)
+            if host.is_symlink():
+                argv += ["--symlink", str(host.readlink()), str(host)]
+            elif host.is_dir():
+                argv += ["--ro-bind", str(host), str(host)]
+        argv += [
+            "--ro-bind", "/usr", "/usr",
+            "--ro-bind", "/etc", "/etc",
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--tmpfs", "/tmp",
+            "--ro-bind", str(work / "opt"), OPT,
+            "--ro-bind", str(work / "task"), TASK_ROOT,
+        ]
+        if self.interpreter is not None:
+            argv += ["--ro-bind", str(self.interpreter.prefix), LANG_DIR]
+        if self._runtime_dir is not None:
+            argv += ["--ro-bind", str(self._runtime_dir), RUNTIME_DIR]
+        argv += ["--chdir", TASK_ROOT]
+        for key, value in self.environment().items():
+            argv += ["--setenv", key, value]
+        return [*argv, "--", entry]
+
+    # -- the process -----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _spawn(self) -> None:
+        """Start a new execution environment (a cold start)."""
+        assert self._api is not None
+        self.stop()
+        self._api.reset()
+        generation = self._api.generation
+        self._environments += 1
+        self._log_path = self.work_dir / "logs" / f"environment-{self._environments}.log"
+        self._log = open(self._log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self._log_offset = 0
+        entry = self._entry_point()
+        assert entry is not None
+        env = None if self.isolated else self.environment()
+        self._spawned_at = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                self.command(entry),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env=env if env is not None else {},
+                cwd=self.work_dir / "task",
+                start_new_session=True,  # one process group to kill on timeout
+            )
+        except OSError as exc:
+            msg = f"Could not start {entry}: {exc}."
+            raise SandboxError(msg) from None
+        self._proc = proc
+        threading.Thread(
+            target=self._watch, args=(proc, generation), name="lambundle-watch", daemon=True
+        ).start()
+
+    def _watch(self, proc: subprocess.Popen[bytes], generation: int) -> None:
+        status = proc.wait()
+        api = self._api
+        if api is None:
+            return
+        request_id = api.current_request_id()
+        api.fail(
+            platform_error(
+                "Runtime.ExitError",
+                f"RequestId: {request_id} Error: {self._exit_reason(status)}",
+            ),
+            generation,
+        )
+
+    def _exit_reason(self, status: int) -> str:
+        if status == 0:
+            return "Runtime exited without providing a reason"
+        signum = -status if status < 0 else 0
+        # bwrap reports a child killed by signal N as exit status 128 + N.
+        if self.isolated and status > 128 and (status - 128) in _SIGNAL_NAMES:
+            signum = status - 128
+        if signum:
+            name = _SIGNAL_NAMES.get(signum, f"signal {signum}")
+            return f"Runtime exited with error: signal: {name}"
+        return f"Runtime exited with error: exit status {status}"
+
+    def stop(self) -> None:
+        """Kill the function's process tree; the next invoke is a cold start."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _take_logs(self) -> str:
+        if self._log_path is None:
+            return ""
+        with open(self._log_path, "rb") as f:
+            f.seek(self._log_offset)
+            data = f.read()
+        self._log_offset += len(data)
+        return data.decode("utf-8", "replace")
+
+    def _log_size(self) -> int:
+        try:
+            return self._log_path.stat().st_size if self._log_path else 0
+        except OSError:
+            return 0
+
+    def _peak_rss(self) -> int | None:
+        """Sum of the peak RSS (VmHWM) of the function's processes, bwrap excluded."""
+        if self._proc is None:
+            return None
+        return tree_peak_rss(self._proc.pid)
+
+    # -- invoking --------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        payload: bytes | str = b"{}",
+        content_type: str = "application/json",
+        *,
+        client_context: str | Mapping[str, Any] | None = None,
+        cognito_identity: str | Mapping[str, Any] | None = None,
+        tenant_id: str = "",
+        trace_id: str | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> InvokeResult:
+        """Invoke the function once, synchronously (RequestResponse), like Lambda."""
+        if self._api is None:
+            raise SandboxError("The sandbox is not open; use it as a context manager.")
+        with self._lock:
+            return self._invoke(
+                payload.encode() if isinstance(payload, str) else payload,
+                content_type,
+                _as_json(client_context),
+                _as_json(cognito_identity),
+                tenant_id,
+                trace_id,
+                on_chunk,
+            )
+
+    def _invoke(
+        self,
+        payload: bytes,
+        content_type: str,
+        client_context: str,
+        cognito_identity: str,
+        tenant_id: str,
+        trace_id: str | None,
+        on_chunk: Callable[[bytes], None] | None,
+    ) -> InvokeResult:
+        api = self._api
+        assert api is not None
+        started = time.monotonic()
+        if trace_id is None:
+            trace_id = (
+                f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
+                f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
+            )
+        invocation = Invocation(
+            payload=payload,
+            content_type=content_type,
+            timeout_s=self.timeout_s,
+            function_arn=(
+                f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
+            ),
+            trace_id=trace_id,
+            client_context=client_context,
+            cognito_identity=cognito_identity,
+            tenant_id=tenant_id,
+            on_chunk=on_chunk,
+        )
+        rid = invocation.request_id
+        cold = not self.running
+        extract_s = None
+        if cold:
+            if self._entry_point() is None:
+                message = (
+                    f"RequestId: {rid} Error: Couldn't find valid bootstrap(s): "
+                    f"[{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
+                )
+                return self._finish(
+                    invocation,
+                    platform_error("Runtime.InvalidEntrypoint", message),
+                    Timings(cold=True, started=started, finished=time.monotonic()),
+                )
+            self._spawn()
+            if self._extract_pending:
+                extract_s, self._extract_pending = self.extract_s, False
+        api.offer(invocation)
+        handed = api.wait_handed(INIT_TIMEOUT_S if cold else self.timeout_s)
+        log_split = self._log_size()
+        if handed is None:
+            outcome = api.wait_outcome(0)
+            limit = INIT_TIMEOUT_S if cold else self.timeout_s
+        else:
+            outcome = api.wait_outcome(max(0.0, handed + self.timeout_s - time.monotonic()))
+            limit = self.timeout_s
+        peak = self._peak_rss()
+        if outcome is None:
+            outcome = self._timed_out(rid, limit)
+        elif outcome.kind == "init_error" and self._proc is not None:
+            # The runtime must exit after reporting; give it the chance to, so its last
+            # log lines are in, then end the environment as Lambda does.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=2)
+            self.stop()
+        timings = Timings(
+            cold=cold,
+            started=started,
+            finished=outcome.at,
+            spawned=self._spawned_at if cold else None,
+            first_next=api.first_next_at if cold else None,
+            handed=handed,
+            extract_s=extract_s,
+        )
+        return self._finish(invocation, outcome, timings, peak, log_split if handed else None)
+
+    def _timed_out(self, request_id: str, limit: float) -> Outcome:
+        assert self._api is not None
+        self.stop()
+        self._api.fail(
+            platform_error(
+                "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {limit:.2f} seconds",
+            )
+        )
+        outcome = self._api.wait_outcome(0)
+        assert outcome is not None
+        return outcome
+
+    def _finish(
+        self,
+        invocation: Invocation,
+        outcome: Outcome,
+        timings: Timings,
+        peak: int | None = None,
+        log_split: int | None = None,
+    ) -> InvokeResult:
+        """Build the result; logs are Lambda's: init output, START, invoke output, END, REPORT."""
+        self.timings.append(timings)
+        start = self._log_offset
+        logs = self._take_logs()
+        rid = invocation.request_id
+        duration_ms = (timings.invoke_s or 0.0) * 1000
+        report = (
+            f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {self.memory_mb} MB\t"
+            f"Max Memory Used: {math.ceil((peak or 0) / 1_048_576)} MB\t"
+        )
+        if timings.init_s is not None:
+            report += f"Init Duration: {timings.init_s * 1000:.2f} ms\t"
+        init_logs, invoke_logs = "", logs
+        if timings.cold:
+            # The split is approximate: output racing the hand-out may land on either side.
+            cut = len(logs) if log_split is None else max(0, log_split - start)
+            raw = logs.encode()
+            init_logs = raw[:cut].decode("utf-8", "replace")
+            invoke_logs = raw[cut:].decode("utf-8", "replace")
+        text = (
+            f"{init_logs}START RequestId: {rid} Version: $LATEST\n{invoke_logs}"
+            f"END RequestId: {rid}\n{report}\n"
+        )
+        return InvokeResult(
+            request_id=rid,
+            payload=outcome.payload,
+            content_type=outcome.content_type,
+            function_error="Unhandled" if outcome.function_error else None,
+            logs=text,
+            timings=timings,
+            init_error=outcome.kind == "init_error",
+            streamed=outcome.streamed,
+            chunks=outcome.chunks,
+            stream_error=outcome.stream_error,
+            peak_rss=peak,
+        )
+
+
+def _as_json(value: str | Mapping[str, Any] | None) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(dict(value))
+
+
+def tree_peak_rss(root_pid: int) -> int | None:
+    """Sum of VmHWM over `root_pid`'s descendants that are not bwrap itself, in bytes."""
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        pid = int(entry.name)
+        names[pid] = comm
+        children.setdefault(ppid, []).append(pid)
+    if root_pid not in names:
+        return None
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, ()))
+        if names.get(pid) == "bwrap":
+            continue
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total
