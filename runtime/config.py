@@ -1,0 +1,81 @@
+"""The runtime's configuration, read from the environment once at start."""
+
+import os
+
+# awslambdaric emits raw UTF-8 (ensure_ascii=False) only on these managed runtimes and
+# escapes non-ASCII everywhere else (aws-lambda-python-runtime-interface-client PR #88).
+RAW_UNICODE_ENVS = frozenset(
+    {
+        "AWS_Lambda_python3.12",
+        "AWS_Lambda_python3.13",
+        "AWS_Lambda_python3.14",
+        "AWS_Lambda_python3.15",
+    }
+)
+CALLING_CONVENTIONS = ("json", "raw", "stdio")
+
+# AWS_LAMBDA_LOG_LEVEL values awslambdaric accepts (TRACE means DEBUG, the rest are the
+# names `logging` knows); others leave the root level at Python's default WARNING.
+LOG_LEVELS = {
+    "NOTSET": 0,
+    "TRACE": 10,
+    "DEBUG": 10,
+    "INFO": 20,
+    "WARN": 30,
+    "WARNING": 30,
+    "ERROR": 40,
+    "FATAL": 50,
+    "CRITICAL": 50,
+}
+
+
+class Config:
+    """What the runtime needs to know, taken from `os.environ` by `from_environ`."""
+
+    __slots__ = (
+        "api_address",
+        "calling",
+        "encoding",
+        "ensure_ascii",
+        "execution_env",
+        "handler",
+        "log_format_json",
+        "log_level",
+        "log_level_name",
+        "max_concurrency",
+        "task_root",
+        "telemetry_fd",
+        "telemetry_socket",
+    )
+
+    def __init__(self, **values):
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+
+    @classmethod
+    def from_environ(cls, argv, environ=None):
+        env = os.environ if environ is None else environ
+        handler = argv[0] if argv else env.get("_HANDLER", "")
+        level_name = (env.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
+        execution_env = env.get("AWS_EXECUTION_ENV")
+        calling = (env.get("LAMBUNDLE_CALLING") or "json").lower()
+        if calling not in CALLING_CONVENTIONS:
+            raise ValueError(
+                f"LAMBUNDLE_CALLING={calling!r} is not one of {', '.join(CALLING_CONVENTIONS)}"
+            )
+        concurrency = env.get("AWS_LAMBDA_MAX_CONCURRENCY")
+        return cls(
+            api_address=env.get("AWS_LAMBDA_RUNTIME_API", ""),
+            calling=calling,
+            encoding=env.get("LAMBUNDLE_ENCODING") or "utf-8",
+            ensure_ascii=execution_env not in RAW_UNICODE_ENVS,
+            execution_env=execution_env,
+            handler=handler,
+            log_format_json=(env.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON",
+            log_level=LOG_LEVELS.get(level_name),
+            log_level_name=level_name,
+            max_concurrency=None if concurrency is None else int(concurrency),
+            task_root=env.get("LAMBDA_TASK_ROOT") or os.getcwd(),
+            telemetry_fd=env.get("_LAMBDA_TELEMETRY_LOG_FD"),
+            telemetry_socket=env.get("_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"),
+        )
