@@ -206,6 +206,81 @@ def lock_command(
         click.echo(found.text, nl=False)
 
 
+@cli.command("invoke")
+@click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.option("--event", type=click.File("rb"), default=None,
+              help="File holding the event, or - for standard input [default: {}].")
+@click.option("--content-type", default="application/json", show_default=True,
+              help="Content type of the event.")
+@click.option("--env", "env_pairs", multiple=True, metavar="K=V",
+              help="Set a function environment variable (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+              help="Function timeout in seconds.")
+@click.option("--memory", type=click.IntRange(min=128, max=10240), default=128,
+              show_default=True, help="Memory size in MB (reported, not enforced).")
+@click.option("--interpreter", type=click.Path(path_type=Path), default=None,
+              help="The Python to mount at /var/lang [default: found on PATH, pyenv or uv].")
+@click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
+def invoke_command(
+    bundle_dir: Path, event: Any, content_type: str, env_pairs: tuple[str, ...],
+    timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool,
+) -> None:
+    """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr."""
+    from bundler.sandbox import Sandbox, parse_env
+
+    payload = event.read() if event is not None else b"{}"
+    with Sandbox(
+        bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
+        isolate=False if no_sandbox else None, interpreter=interpreter,
+    ) as sb:
+        for warning in sb.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        result = sb.invoke(payload, content_type)
+    click.echo(result.logs, err=True, nl=False)
+    click.echo(result.payload, nl=False)
+    if sys.stdout.isatty():
+        click.echo()
+    if result.function_error:
+        sys.exit(EXIT_FAILURE)
+
+
+@cli.command("serve")
+@click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=9000, show_default=True,
+              help="Port on 127.0.0.1 for the invoke endpoint.")
+@click.option("--env", "env_pairs", multiple=True, metavar="K=V",
+              help="Set a function environment variable (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+              help="Function timeout in seconds.")
+@click.option("--memory", type=click.IntRange(min=128, max=10240), default=128,
+              show_default=True, help="Memory size in MB (reported, not enforced).")
+@click.option("--interpreter", type=click.Path(path_type=Path), default=None,
+              help="The Python to mount at /var/lang [default: found on PATH, pyenv or uv].")
+@click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
+def serve_command(
+    bundle_dir: Path, port: int, env_pairs: tuple[str, ...], timeout: float, memory: int,
+    interpreter: Path | None, no_sandbox: bool,
+) -> None:
+    """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C."""
+    from bundler.endpoint import InvokeEndpoint
+    from bundler.sandbox import Sandbox, parse_env
+
+    with Sandbox(
+        bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
+        isolate=False if no_sandbox else None, interpreter=interpreter,
+    ) as sb:
+        for warning in sb.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        endpoint = InvokeEndpoint(
+            sb, port, on_result=lambda r: click.echo(r.logs, err=True, nl=False)
+        )
+        click.echo(f"lambundle: serving {bundle_dir} on {endpoint.url} (Ctrl-C stops)", err=True)
+        try:
+            endpoint.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("lambundle: stopped", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

@@ -11,6 +11,7 @@ temporary directory, with the real paths in the environment, and says so.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
@@ -24,13 +25,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from bundler import interpreters, managed
 from bundler.archive import extract_zip
-from bundler.errors import SandboxError
+from bundler.errors import SandboxError, UsageError
 from bundler.manifest import Manifest, load
 from bundler.rapi import Invocation, Outcome, RuntimeAPI, platform_error
 from bundler.target import host_arch
@@ -194,6 +195,7 @@ class Sandbox:
         self._work: Path | None = None
         self._runtime_dir: Path | None = None
         self._lock = threading.Lock()
+        self._spawner: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -225,6 +227,10 @@ class Sandbox:
         self._owns_work = self._work_arg is None
         self._lay_out(manifest)
         self._api = RuntimeAPI().start()
+        # bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that
+        # spawned it ends: spawn from one thread that lives as long as the sandbox, not
+        # from whichever thread invokes (serve invokes from short-lived request threads).
+        self._spawner = concurrent.futures.ThreadPoolExecutor(1, "lambundle-spawn")
 
     def _choose_isolation(self) -> None:
         if self._isolate is False:
@@ -305,6 +311,9 @@ class Sandbox:
         if self._api is not None:
             self._api.close()
             self._api = None
+        if self._spawner is not None:
+            self._spawner.shutdown()
+            self._spawner = None
         if self._owns_work and self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
@@ -436,8 +445,10 @@ class Sandbox:
         assert entry is not None
         env = None if self.isolated else self.environment()
         self._spawned_at = time.monotonic()
+        assert self._spawner is not None
         try:
-            proc = subprocess.Popen(
+            proc = self._spawner.submit(
+                subprocess.Popen,
                 self.command(entry),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
@@ -445,7 +456,7 @@ class Sandbox:
                 env=env if env is not None else {},
                 cwd=self.work_dir / "task",
                 start_new_session=True,  # one process group to kill on timeout
-            )
+            ).result()
         except OSError as exc:
             msg = f"Could not start {entry}: {exc}."
             raise SandboxError(msg) from None
@@ -716,3 +727,15 @@ def tree_peak_rss(root_pid: int) -> int | None:
         except OSError:
             continue
     return total
+
+
+def parse_env(pairs: Iterable[str]) -> dict[str, str]:
+    """`K=V` strings (the CLI's --env) as a dict; a pair without `=` is a usage error."""
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            msg = f"--env {pair!r} is not KEY=VALUE; write it like --env LOG_LEVEL=debug."
+            raise UsageError(msg)
+        env[key] = value
+    return env
