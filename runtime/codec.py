@@ -173,7 +173,7 @@ def _prepare(obj):
                 items = list(obj[:i])
             if items is not None:
                 items.append(pvalue)
-        return obj if items is None else new
+        return obj if items is None else items
     return obj
 
 

@@ -6,6 +6,7 @@ import time
 
 from .logs import FramedSink, StdoutSink
 
+# Field order below is awslambdaric's: it shows in repr(context).
 # W3C trace-context fields awslambdaric 4.2 surfaces through `context.w3c()`.
 W3C_FIELDS = ("traceparent", "tracestate", "baggage")
 
@@ -35,9 +36,12 @@ class LambdaContext:
             self.client_context = _from_dict(ClientContext, client_context)
             client = self.client_context.client
             self.client_context.client = None if client is None else _from_dict(Client, client)
-        self.identity = _from_dict(
-            CognitoIdentity, {} if cognito_identity is None else cognito_identity
-        )
+        self.identity = CognitoIdentity()
+        self.identity.cognito_identity_id = None
+        self.identity.cognito_identity_pool_id = None
+        if cognito_identity is not None:
+            self.identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
+            self.identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
         self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
 
     def get_remaining_time_in_millis(self):
@@ -86,32 +90,35 @@ def _pop_w3c(client_context):
 
 def _from_dict(cls, values):
     obj = cls()
-    for name in cls.__slots__:
+    for name in cls.FIELDS:
         setattr(obj, name, values.get(name))
     return obj
 
 
 def _slots_repr(obj):
-    fields = ",".join(f"{name}={getattr(obj, name)}" for name in obj.__slots__)
+    fields = ",".join(f"{name}={getattr(obj, name)}" for name in obj.FIELDS)
     return f"{obj.__class__.__name__}([{fields}])"
 
 
 class CognitoIdentity:
-    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+    FIELDS = ("cognito_identity_id", "cognito_identity_pool_id")
+    __slots__ = FIELDS
     __repr__ = _slots_repr
 
 
 class Client:
-    __slots__ = (
-        "app_package_name",
-        "app_title",
-        "app_version_code",
-        "app_version_name",
+    FIELDS = (
         "installation_id",
+        "app_title",
+        "app_version_name",
+        "app_version_code",
+        "app_package_name",
     )
+    __slots__ = FIELDS
     __repr__ = _slots_repr
 
 
 class ClientContext:
-    __slots__ = ("client", "custom", "env")
+    FIELDS = ("custom", "env", "client")
+    __slots__ = FIELDS
     __repr__ = _slots_repr
