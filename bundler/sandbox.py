@@ -630,13 +630,14 @@ class Sandbox:
 
     def _timed_out(self, request_id: str, limit: float) -> Outcome:
         assert self._api is not None
-        self.stop()
+        # The outcome first: the kill below must not be reported as the runtime's exit.
         self._api.fail(
             platform_error(
                 "Sandbox.Timedout",
                 f"RequestId: {request_id} Error: Task timed out after {limit:.2f} seconds",
             )
         )
+        self.stop()
         outcome = self._api.wait_outcome(0)
         assert outcome is not None
         return outcome

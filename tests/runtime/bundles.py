@@ -7,11 +7,31 @@ optional runtime layer, bundle.json. Files whose text starts with `#!` and files
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from bundler import manifest
+import pytest
+
+from bundler import interpreters, manifest
 from bundler.archive import ZipEntry, unzipped_size, write_zip
+from bundler.sandbox import Sandbox, bwrap_problem
 from bundler.target import Target
+
+_BWRAP_PROBLEM = bwrap_problem()
+# Tests that need a working bubblewrap: marked, and skipped with the reason when it
+# cannot run here (missing, or user namespaces disabled).
+needs_bwrap = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(_BWRAP_PROBLEM is not None, reason=f"needs bubblewrap: {_BWRAP_PROBLEM}"),
+]
+
+
+def needs_python(minor: str) -> Any:
+    """Skip unless an interpreter of `minor` is installed (pyenv, uv, PATH)."""
+    found = interpreters.find(minor)
+    return pytest.mark.skipif(found is None, reason=f"needs a Python {minor} interpreter")
 
 
 def _entries(files: dict[str, str | bytes]) -> list[ZipEntry]:
@@ -44,7 +64,7 @@ def make_bundle(
     (file dicts), merged after the runtime layer in order.
     """
     if python is None:
-        python = runtime[len("python"):] if runtime.startswith("python") else "3.12"
+        python = runtime[len("python") :] if runtime.startswith("python") else "3.12"
     target = Target(python=python, runtime=runtime)
     out = tmp_path / name
     out.mkdir(parents=True)
@@ -80,3 +100,51 @@ def make_bundle(
         ),
     )
     return out
+
+
+class SandboxFactory:
+    """Builds bundles from file dicts and opens sandboxes on them; closes them all."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self._open: list[Sandbox] = []
+
+    def bundle(self, files: dict[str, str | bytes], handler: str, **kwargs: Any) -> Path:
+        kwargs.setdefault("name", f"bundle{len(self._open)}-{len(list(self.tmp_path.iterdir()))}")
+        return make_bundle(self.tmp_path, files, handler, **kwargs)
+
+    def __call__(
+        self,
+        files: dict[str, str | bytes],
+        handler: str,
+        runtime: str = "python3.12",
+        lambundle: bool = True,
+        env: dict[str, str] | None = None,
+        *,
+        layers: list[dict[str, str | bytes]] | None = None,
+        **sandbox_kwargs: Any,
+    ) -> Sandbox:
+        """A running sandbox for a bundle of `files` (make_bundle's arguments)."""
+        bundle = self.bundle(
+            files, handler, runtime=runtime, lambundle=lambundle, env=env, layers=layers
+        )
+        return self.open(bundle, **sandbox_kwargs)
+
+    def open(self, bundle: Path, **sandbox_kwargs: Any) -> Sandbox:
+        sb = Sandbox(bundle, **sandbox_kwargs)
+        sb.open()
+        self._open.append(sb)
+        return sb
+
+    def close(self) -> None:
+        for sb in self._open:
+            sb.close()
+
+
+@contextmanager
+def sandbox_factory(tmp_path: Path) -> Iterator[SandboxFactory]:
+    factory = SandboxFactory(tmp_path)
+    try:
+        yield factory
+    finally:
+        factory.close()
