@@ -440,10 +440,17 @@ def sandbox_verifier(interpreter: Interpreter | None = None, timeout_s: float = 
         if result.init_error:
             error = result.error or {}
             what = f"{error.get('errorType', '')}: {error.get('errorMessage', '')}".strip(": ")
-            logs = "\n".join(result.logs.strip().splitlines()[-10:])
+            # The function's own output, without the platform's START/END/REPORT lines.
+            lines = [
+                line
+                for line in result.logs.strip().splitlines()
+                if not line.startswith(("START ", "END ", "REPORT ", "INIT_REPORT "))
+                and "LAMBDA_WARNING" not in line
+            ]
+            logs = "\n".join(lines[-10:])
             msg = (
                 f"--verify: the handler failed to initialise in the sandbox: {what}\n{logs}\n"
-                "The previous bundle was kept. Fix the error, or pass --no-verify."
+                "Nothing was written to the output. Fix the error, or pass --no-verify."
             )
             raise BundlerError(msg)
 
