@@ -139,8 +139,9 @@ class RuntimeAPI:
         self._host = host
         self._server = _Server((host, port), _Handler)
         self._server.api = self
+        # A short poll interval: close() waits for the loop to notice, once per sandbox.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="lambundle-rapi", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="lambundle-rapi", daemon=True
         )
 
     @property
@@ -213,6 +214,11 @@ class RuntimeAPI:
                 self._cond.wait(left)
             return self._handed_at
 
+    def wait_polling(self, timeout: float | None) -> bool:
+        """Wait until the runtime is parked in `/next` (init done, ready for an event)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._polling or self._closed, timeout)
+
     def wait_outcome(self, timeout: float | None) -> Outcome | None:
         """Wait for the outcome of the offered invocation; None on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -262,6 +268,7 @@ class RuntimeAPI:
                 self.first_next_at = time.monotonic()
             self._state = "idle"
             self._polling = True
+            self._cond.notify_all()
             try:
                 while self._pending is None or self._outcome is not None:
                     if self._closed or generation != self._generation:
