@@ -384,6 +384,10 @@ def execute(
             report("verifying: starting the bundle in the sandbox")
             verifier(tmp)
         _replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        msg = f"Writing the bundle next to {out} failed ({exc}); the previous output is unchanged."
+        raise BundlerError(msg) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -402,7 +406,8 @@ def _replace(new: Path, out: Path) -> None:
     """Move `new` to `out`; the previous `out` survives until the new one is in place."""
     old = None
     if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        # rename(2) may replace an empty directory: a fresh unique name, never a stale one.
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         out.rename(old)
     try:
         new.rename(out)

@@ -199,3 +199,39 @@ def test_a_missing_source_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
         main(["bundle", str(tmp_path / "nope"), "--strategy", "vendored"])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(interpreters.find("3.13") is None, reason="no Python 3.13 here")
+def test_an_interpreter_of_another_version_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = interpreters.find("3.13")
+    assert other is not None
+    src = copy_example("hello", tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bundle", str(src), "--strategy", "vendored", "--interpreter", str(other.path)])
+    assert exit_info.value.code == 2
+    assert "but the target is 3.12" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(interpreters.find("3.13") is None, reason="no Python 3.13 here")
+def test_an_explicit_interpreter_compiles_for_its_version(tmp_path: Path) -> None:
+    other = interpreters.find("3.13")
+    assert other is not None
+    src = copy_example("hello", tmp_path)
+    doc = run_bundle(
+        str(src), "--strategy", "vendored", "--python", "3.13", "--interpreter", str(other.path)
+    )
+    assert doc["manifest"]["bytecode"] == {"mode": "unchecked-hash", "interpreter": other.version}
+    assert "__pycache__/app.cpython-313.pyc" in members(Path(doc["out"]) / "function.zip")
+
+
+@pytest.mark.skipif(not HAS_312, reason="no Python 3.12 here")
+def test_a_foreign_architecture_is_built_but_not_verified(tmp_path: Path) -> None:
+    from bundler.target import host_arch
+
+    other = "arm64" if host_arch() == "x86_64" else "x86_64"
+    src = copy_example("hello", tmp_path)
+    result = CliRunner().invoke(cli, ["bundle", str(src), "--strategy", "pinned", "--arch", other])
+    assert result.exit_code == 0, result.output
+    assert f"not verified in the sandbox: the target is {other}" in result.stderr
