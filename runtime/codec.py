@@ -142,39 +142,48 @@ class _ScanContext:
     memo = None
 
 
-def _prepare(obj):
+def _prepare(obj, path=None):
     """Rewrite what the C encoder would get wrong: namedtuples and bytes keys.
 
     Returns `obj` itself when nothing needs rewriting (the common case), so only the walk
-    is paid for.
+    is paid for. `path` holds the ids of the containers being walked, to report cycles
+    with the encoder's words instead of recursing forever.
     """
     t = type(obj)
     if t in _SCALARS:
         return obj
-    if isinstance(obj, dict):
-        new = None
-        for i, (key, value) in enumerate(obj.items()):
-            pkey = key.decode("utf-8") if type(key) is bytes else key
-            pvalue = _prepare(value) if type(value) not in _SCALARS else value
-            if new is None and (pkey is not key or pvalue is not value):
-                new = dict(list(obj.items())[:i])
-            if new is not None:
-                new[pkey] = pvalue
-        return obj if new is None else new
     if isinstance(obj, tuple) and t is not tuple:
         asdict = getattr(obj, "_asdict", None)
         if asdict is not None and callable(asdict):
-            return _prepare(asdict())
-    if isinstance(obj, (list, tuple)):
+            return _prepare(asdict(), path)
+    if not isinstance(obj, (dict, list, tuple)):
+        return obj
+    if path is None:
+        path = set()
+    if id(obj) in path:
+        raise ValueError("Circular reference detected")
+    path.add(id(obj))
+    try:
+        if isinstance(obj, dict):
+            new = None
+            for i, (key, value) in enumerate(obj.items()):
+                pkey = key.decode("utf-8") if type(key) is bytes else key
+                pvalue = _prepare(value, path) if type(value) not in _SCALARS else value
+                if new is None and (pkey is not key or pvalue is not value):
+                    new = dict(list(obj.items())[:i])
+                if new is not None:
+                    new[pkey] = pvalue
+            return obj if new is None else new
         items = None
         for i, value in enumerate(obj):
-            pvalue = _prepare(value) if type(value) not in _SCALARS else value
+            pvalue = _prepare(value, path) if type(value) not in _SCALARS else value
             if items is None and pvalue is not value:
                 items = list(obj[:i])
             if items is not None:
                 items.append(pvalue)
         return obj if items is None else items
-    return obj
+    finally:
+        path.discard(id(obj))
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

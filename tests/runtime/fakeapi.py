@@ -179,3 +179,56 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+@dataclass
+class Run:
+    """What one runtime did with a list of events."""
+
+    posts: list[Posted]
+    exit_code: int | None
+    output: str
+    init_error: Posted | None = None
+
+
+def run_events(
+    kind: str,
+    task_root: Path,
+    handler: str,
+    events: list[dict],
+    env: dict[str, str] | None = None,
+    timeout: float = 20,
+) -> Run:
+    """Start a runtime, feed it `events` (kwargs of queue_event) and collect its posts.
+
+    Stops when every event got a response/error, or the process exited (init error,
+    sys.exit, crash). The process is then killed and its output collected.
+    """
+    api = FakeRuntimeAPI()
+    for event in events:
+        api.queue_event(**event)
+    proc = start(kind, handler, task_root, api.address, env)
+    exited = threading.Thread(target=lambda: (proc.wait(), api.posts.put(None)), daemon=True)
+    exited.start()
+    posts: list[Posted] = []
+    init_error = None
+    exit_code = None
+    try:
+        while len(posts) < len(events):
+            try:
+                post = api.posts.get(timeout=timeout)
+            except queue.Empty:
+                break
+            if post is None:
+                exit_code = proc.returncode
+                break
+            if post.path.endswith("/init/error"):
+                init_error = post
+                continue
+            posts.append(post)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        output = proc.communicate()[0].decode("utf-8", "replace")
+        api.close()
+    return Run(posts, exit_code, output, init_error)
