@@ -101,8 +101,8 @@ def _slots_repr(obj):
 
 
 class CognitoIdentity:
-    FIELDS = ("cognito_identity_id", "cognito_identity_pool_id")
-    __slots__ = FIELDS
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+    FIELDS = __slots__
     __repr__ = _slots_repr
 
 
