@@ -103,6 +103,8 @@ def _slots_repr(obj):
 class CognitoIdentity:
     __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
     FIELDS = __slots__
+    cognito_identity_id: object
+    cognito_identity_pool_id: object
     __repr__ = _slots_repr
 
 
