@@ -136,6 +136,8 @@ class RuntimeAPI:
         self._closed = False
         self._init_error: Outcome | None = None
         self.first_next_at: float | None = None
+        # Called just before an event goes out on /next (the sandbox marks its logs there).
+        self.on_hand_out: Callable[[], None] | None = None
         self._host = host
         self._server = _Server((host, port), _Handler)
         self._server.api = self
@@ -287,6 +289,8 @@ class RuntimeAPI:
             self._current = invocation
             self._state = "invoking"
             self._handed_at = time.monotonic()
+            if self.on_hand_out is not None:
+                self.on_hand_out()
             self._cond.notify_all()
             return invocation
 

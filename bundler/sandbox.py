@@ -196,6 +196,7 @@ class Sandbox:
         self._runtime_dir: Path | None = None
         self._lock = threading.Lock()
         self._spawner: concurrent.futures.ThreadPoolExecutor | None = None
+        self._log_split: int | None = None
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -220,13 +221,24 @@ class Sandbox:
             raise SandboxError(msg)
         self._choose_isolation()
         self._find_interpreter()
-        if target.managed:
-            assert self.interpreter is not None
-            self._runtime_dir = managed.runtime_dir(target, compile_with=self.interpreter.path)
         self._work = self._work_arg or Path(tempfile.mkdtemp(prefix="lambundle-sandbox-"))
         self._owns_work = self._work_arg is None
-        self._lay_out(manifest)
-        self._api = RuntimeAPI().start()
+        try:
+            self._lay_out(manifest)
+            if target.managed:
+                assert self.interpreter is not None
+                # Installed from the package index on first use, then cached.
+                self._runtime_dir = managed.runtime_dir(
+                    target, compile_with=self.interpreter.path
+                )
+                if not self.isolated:
+                    self._write_local_runtime()
+        except BaseException:
+            self.close()
+            raise
+        self._api = RuntimeAPI()
+        self._api.on_hand_out = self._mark_hand_out
+        self._api.start()
         # bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that
         # spawned it ends: spawn from one thread that lives as long as the sandbox, not
         # from whichever thread invokes (serve invokes from short-lived request threads).
@@ -295,16 +307,18 @@ class Sandbox:
                 f"Python {self.interpreter.version} at /var/lang, so this bundle runs here "
                 "but needs --embed-python (or a managed runtime) to run on AWS."
             )
-        if target.managed and not self.isolated:
-            assert self.interpreter is not None and self._runtime_dir is not None
-            local_runtime = self._work / "runtime"
-            managed.write_start_files(
-                local_runtime,
-                python=str(self.interpreter.path),
-                opt_root=str(opt),
-                packages=str(self._runtime_dir),
-                minor=target.python,
-            )
+
+    def _write_local_runtime(self) -> None:
+        """Unsandboxed, /var/runtime's start files point at the real paths."""
+        assert self.interpreter is not None and self._runtime_dir is not None
+        assert self.manifest is not None
+        managed.write_start_files(
+            self.work_dir / "runtime",
+            python=str(self.interpreter.path),
+            opt_root=str(self.work_dir / "opt"),
+            packages=str(self._runtime_dir),
+            minor=self.manifest.target.python,
+        )
 
     def close(self) -> None:
         self.stop()
@@ -512,11 +526,12 @@ class Sandbox:
         self._log_offset += len(data)
         return data.decode("utf-8", "replace")
 
-    def _log_size(self) -> int:
+    def _mark_hand_out(self) -> None:
+        """Where the log stood when the event went out: init output before, invoke after."""
         try:
-            return self._log_path.stat().st_size if self._log_path else 0
+            self._log_split = self._log_path.stat().st_size if self._log_path else None
         except OSError:
-            return 0
+            self._log_split = None
 
     def _peak_rss(self) -> int | None:
         """Sum of the peak RSS (VmHWM) of the function's processes, bwrap excluded."""
@@ -600,8 +615,9 @@ class Sandbox:
             if self._extract_pending:
                 extract_s, self._extract_pending = self.extract_s, False
         api.offer(invocation)
+        self._log_split = None
         handed = api.wait_handed(INIT_TIMEOUT_S if cold else self.timeout_s)
-        log_split = self._log_size()
+        log_split = self._log_split
         if handed is None:
             outcome = api.wait_outcome(0)
             limit = INIT_TIMEOUT_S if cold else self.timeout_s
@@ -665,7 +681,6 @@ class Sandbox:
             report += f"Init Duration: {timings.init_s * 1000:.2f} ms\t"
         init_logs, invoke_logs = "", logs
         if timings.cold:
-            # The split is approximate: output racing the hand-out may land on either side.
             cut = len(logs) if log_split is None else max(0, log_split - start)
             raw = logs.encode()
             init_logs = raw[:cut].decode("utf-8", "replace")

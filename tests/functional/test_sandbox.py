@@ -2,7 +2,8 @@
 
 awslambdaric from the package index is what the managed python3.X runtime runs; that it
 serves invocations here, including its init-error and invocation-error paths, is the
-proof that the sandbox's Runtime API is Lambda's.
+proof that the sandbox's Runtime API is Lambda's. It is installed from the package index
+on first use, hence the network mark.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
-pytestmark = [*needs_bwrap, needs_python("3.12")]
+# The managed runtime's awslambdaric comes from the package index on first use (cached).
+pytestmark = [*needs_bwrap, needs_python("3.12"), pytest.mark.network]
 
 
 @pytest.fixture
@@ -31,6 +33,8 @@ def app(source: str) -> dict[str, str | bytes]:
 
 ECHO = app(
     """
+    print("init output")
+
     def handler(event, context):
         print("handling", context.aws_request_id)
         return {"event": event, "request_id": context.aws_request_id}
@@ -46,7 +50,11 @@ def test_awslambdaric_serves_invocations_cold_then_warm(sandboxes: SandboxFactor
     assert first.content_type == "application/json"
     assert first.json() == {"event": {"n": 1}, "request_id": first.request_id}
     assert f"handling {first.request_id}" in first.logs
-    assert first.logs.startswith("START RequestId: ")
+    # Lambda's log order: init output, START, the invoke's output, END, REPORT.
+    init_part, invoke_part = first.logs.split(f"START RequestId: {first.request_id}")
+    assert "init output" in init_part and "handling" not in init_part
+    assert f"handling {first.request_id}" in invoke_part
+    assert invoke_part.splitlines()[-2] == f"END RequestId: {first.request_id}"
     assert "Init Duration:" in first.logs.splitlines()[-1]
     assert first.timings.cold and first.timings.init_s is not None
     assert first.timings.extract_s is not None
@@ -392,3 +400,22 @@ def test_environment_is_reported_in_json(sandboxes: SandboxFactory) -> None:
     assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
     assert json.loads(json.dumps(env)) == env
     assert env["PATH"] == "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "provided.al2023"])
+def test_lambundle_runtime_serves_invocations(sandboxes: SandboxFactory, runtime: str) -> None:
+    # lambundle's own runtime layer: through AWS_LAMBDA_EXEC_WRAPPER on the managed
+    # runtime, through /opt/bootstrap on provided.al2023.
+    files = app(
+        """
+        import sys
+
+        def handler(event, context):
+            return {"event": event, "runtime": "_lambundle_runtime" in sys.modules}
+        """
+    )
+    sb = sandboxes(files, "app.handler", runtime=runtime)
+    assert sb.invoke(b'{"x": 1}').json() == {"event": {"x": 1}, "runtime": True}
+    assert not sb.invoke(b"{}").timings.cold
+    if runtime == "provided.al2023":
+        assert any("--embed-python" in w for w in sb.warnings)
