@@ -122,6 +122,9 @@ class Resolver:
                 "--generate-hashes", "--no-header", "--quiet", "--only-binary", ":all:",
                 "--python-version", target.python,
                 "--python-platform", uv_platform(target),
+                # Wheels only, so no interpreter of the target version is needed; without
+                # this uv tries to download one (slow, and fails offline).
+                "--no-python-downloads",
             ]  # fmt: skip
         from bundler.wheels import platform_tags
 
