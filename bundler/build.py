@@ -25,7 +25,7 @@ from typing import Any
 
 import strategies
 from bundler import bytecode as bc
-from bundler import limits, manifest
+from bundler import interpreters, limits, manifest
 from bundler.archive import ZipEntry, entries_from_tree, write_zip
 from bundler.bytecode import Bytecode
 from bundler.cache import Cache
@@ -132,8 +132,7 @@ def bundle(
         code, failed_code = _with_pyc(code, TASK_ROOT, interp, cache)
         # Only the runtime package is imported; start.py runs as a script.
         package = tuple(e for e in runtime if e.arcname.startswith(RUNTIME_PACKAGE + "/"))
-        runtime_pyc, _ = _pyc_for(package, OPT_ROOT, interp, cache)
-        runtime = (*runtime, *runtime_pyc)
+        runtime = (*runtime, *_pyc_for(package, OPT_ROOT, interp, cache)[0])
         if failed_code:
             warnings.append(
                 f"{len(failed_code)} file(s) of the function do not compile for Python "
@@ -155,18 +154,22 @@ def bundle(
     plan = strategy.plan(inputs)
     check_plan(plan)
 
+    # Verifying needs a Python of the target version even when nothing was compiled.
+    runner = interp
+    if runner is None and not options.bytecode:
+        runner = interpreters.find(target.python, options.interpreter)
     verify = options.verify
     if verify is None:
-        verify = interp is not None and target.arch == host_arch()
+        verify = runner is not None and target.arch == host_arch()
         if not verify:
             why = (
                 f"the target is {target.arch} and this machine {host_arch()}"
-                if interp is not None
+                if runner is not None
                 else f"no Python {target.python} to run it"
             )
             warnings.append(f"not verified in the sandbox: {why}")
     if verify and verifier is None:
-        verifier = sandbox_verifier(interp)
+        verifier = sandbox_verifier(runner)
     result_manifest = execute(
         plan,
         out,
