@@ -167,6 +167,7 @@ class Sandbox:
         work_dir: Path | str | None = None,
         function_name: str = "function",
         region: str = "us-east-1",
+        init_timeout_s: float = INIT_TIMEOUT_S,
     ) -> None:
         self.bundle_dir = Path(bundle_dir)
         self.user_env = dict(env or {})
@@ -174,6 +175,7 @@ class Sandbox:
         self.memory_mb = memory_mb
         self.function_name = function_name
         self.region = region
+        self.init_timeout_s = init_timeout_s
         self._isolate = isolate
         self._interpreter_path = Path(interpreter) if interpreter else None
         self._work_arg = Path(work_dir) if work_dir else None
@@ -616,20 +618,22 @@ class Sandbox:
                 extract_s, self._extract_pending = self.extract_s, False
         api.offer(invocation)
         self._log_split = None
-        handed = api.wait_handed(INIT_TIMEOUT_S if cold else self.timeout_s)
+        handed = api.wait_handed(self.init_timeout_s if cold else self.timeout_s)
         log_split = self._log_split
         if handed is None:
             outcome = api.wait_outcome(0)
-            limit = INIT_TIMEOUT_S if cold else self.timeout_s
+            limit = self.init_timeout_s if cold else self.timeout_s
         else:
             outcome = api.wait_outcome(max(0.0, handed + self.timeout_s - time.monotonic()))
             limit = self.timeout_s
         peak = self._peak_rss()
         if outcome is None:
             outcome = self._timed_out(rid, limit)
-        elif outcome.kind == "init_error" and self._proc is not None:
-            # The runtime must exit after reporting; give it the chance to, so its last
-            # log lines are in, then end the environment as Lambda does.
+        elif outcome.kind in ("init_error", "platform") and self._proc is not None:
+            # The runtime must exit after an init error, and a platform error (oversized
+            # or malformed response, exit) ends the environment: give the process the
+            # chance to finish, so its last log lines are in, then reset as Lambda does.
+            # The next invoke is a cold start instead of racing a dying process.
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout=2)
             self.stop()

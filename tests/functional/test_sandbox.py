@@ -419,3 +419,106 @@ def test_lambundle_runtime_serves_invocations(sandboxes: SandboxFactory, runtime
     assert not sb.invoke(b"{}").timings.cold
     if runtime == "provided.al2023":
         assert any("--embed-python" in w for w in sb.warnings)
+
+
+def test_awslambdaric_oversized_response(sandboxes: SandboxFactory) -> None:
+    files = app(
+        """
+        def handler(event, context):
+            return "x" * event["size"]
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=False)
+    result = sb.invoke(b'{"size": 7000000}')
+    assert result.error == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        "(6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    # awslambdaric treats the 413 as fatal and exits; the next invoke starts afresh.
+    after = sb.invoke(b'{"size": 3}')
+    assert after.payload == b'"xxx"'
+
+
+STREAMING_BOOTSTRAP = """#!/var/lang/bin/python3
+# A custom runtime that streams its response (runtimes-custom.html#response-streaming).
+import base64, http.client, os
+
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+conn = http.client.HTTPConnection(host, int(port))
+while True:
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    resp = conn.getresponse()
+    event = resp.read()
+    request_id = resp.headers["Lambda-Runtime-Aws-Request-Id"]
+    out = http.client.HTTPConnection(host, int(port))
+    out.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
+    out.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
+    out.putheader("Transfer-Encoding", "chunked")
+    out.putheader("Content-Type", "text/plain")
+    out.putheader(
+        "Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
+    )
+    out.endheaders()
+    for part in (b"alpha ", b"beta"):
+        out.send(b"%x\\r\\n%s\\r\\n" % (len(part), part))
+    trailer = b""
+    if b"fail" in event:
+        trailer = (
+            b"Lambda-Runtime-Function-Error-Type: Runtime.StreamError\\r\\n"
+            b"Lambda-Runtime-Function-Error-Body: " + base64.b64encode(b"went wrong") + b"\\r\\n"
+        )
+    out.send(b"0\\r\\n" + trailer + b"\\r\\n")
+    out.getresponse().read()
+    out.close()
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_streamed_response_from_a_custom_runtime(sandboxes: SandboxFactory, fail: bool) -> None:
+    sb = sandboxes(
+        {"bootstrap": STREAMING_BOOTSTRAP}, "h.h", runtime="provided.al2023", lambundle=False
+    )
+    seen: list[bytes] = []
+    result = sb.invoke(b'"fail"' if fail else b"{}", on_chunk=seen.append)
+    assert result.streamed
+    assert result.chunks == (b"alpha ", b"beta") and seen == list(result.chunks)
+    assert result.payload == b"alpha beta" and result.content_type == "text/plain"
+    if fail:
+        assert result.function_error == "Unhandled"
+        assert result.error == {"errorType": "Runtime.StreamError", "errorMessage": "went wrong"}
+    else:
+        assert result.function_error is None and result.error is None
+
+
+def test_init_that_never_polls_times_out(sandboxes: SandboxFactory) -> None:
+    bootstrap = "#!/bin/sh\necho starting\nexec sleep 600\n"
+    sb = sandboxes(
+        {"bootstrap": bootstrap}, "h.h", runtime="provided.al2023", lambundle=False,
+        init_timeout_s=0.5,
+    )
+    result = sb.invoke(b"{}")
+    assert result.error is not None and result.error["errorType"] == "Sandbox.Timedout"
+    assert "starting" in result.logs
+    assert not sb.running
+
+
+def test_tmp_is_private_and_lives_as_long_as_the_environment(sandboxes: SandboxFactory) -> None:
+    files = app(
+        """
+        import os
+
+        def handler(event, context):
+            path = "/tmp/marker"
+            existed = os.path.exists(path)
+            open(path, "w").close()
+            if event.get("exit"):
+                os._exit(1)
+            return existed
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=False)
+    assert sb.invoke(b"{}").json() is False
+    assert sb.invoke(b"{}").json() is True  # warm: same /tmp
+    sb.invoke(b'{"exit": true}')
+    assert sb.invoke(b"{}").json() is False  # a new environment has a fresh /tmp
