@@ -50,7 +50,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     default=None,
     help="Start the bundle in the sandbox [default: when the target can run here].",
 )
-@click.option("--interpreter", type=click.Path(path_type=Path), help="Python that compiles.")
+@click.option(
+    "--interpreter",
+    type=click.Path(path_type=Path),
+    help="A CPython of the target version, to compile and verify with.",
+)
 @click.option("--resolver", default="auto", show_default=True, help="auto, uv or pip-tools.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def bundle_command(
@@ -139,6 +143,8 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
             click.echo(f"  {entry}")
         for key, value in m.environment.items():
             click.echo(f"environment: {key}={value}")
+        for lock in found.locks:
+            click.echo(f"hash-pinned lock: {lock} (sha256 {m.lock_sha256})")
         for warning in found.layer_upload_warnings:
             click.echo(f"Warning: {warning}", err=True)
     if not all(c.ok for c in found.checks):

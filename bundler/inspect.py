@@ -21,6 +21,7 @@ from bundler import limits, manifest
 from bundler.errors import BundleError
 from bundler.manifest import FUNCTION_PATHS, LAYER_PATHS_DIR, Manifest
 from strategies.base import OPT_ROOT, TASK_ROOT
+from strategies.pinned import LOCKS_DIR
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Inspection:
     largest: tuple[DistSize, ...]
     loader_sys_path: tuple[str, ...]
     layer_upload_warnings: tuple[str, ...] = ()
+    locks: tuple[str, ...] = ()  # hash-pinned locks the layers carry, as /opt paths
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class Inspection:
             "largest_distributions": [dataclasses.asdict(d) for d in self.largest],
             "loader_sys_path": list(self.loader_sys_path),
             "warnings": list(self.layer_upload_warnings),
+            "locks": list(self.locks),
         }
 
 
@@ -59,6 +62,7 @@ def inspect(bundle_dir: Path, top: int = 10) -> Inspection:
     dists: list[DistSize] = []
     layer_paths: dict[str, list[str]] = {}
     function_paths: list[str] = []
+    locks: list[str] = []
     for artifact in artifacts:
         path = bundle_dir / artifact.file
         try:
@@ -70,6 +74,8 @@ def inspect(bundle_dir: Path, top: int = 10) -> Inspection:
                 else:
                     for info in infos:
                         name = PurePosixPath(info.filename)
+                        if str(name.parent) == LOCKS_DIR:
+                            locks.append(f"{OPT_ROOT}/{info.filename}")
                         if str(name.parent) == LAYER_PATHS_DIR and name.suffix == ".json":
                             # A later layer's file of the same name replaces an earlier one.
                             layer_paths[name.stem] = _paths(zf, info.filename)
@@ -101,6 +107,7 @@ def inspect(bundle_dir: Path, top: int = 10) -> Inspection:
         largest=tuple(largest),
         loader_sys_path=tuple(dict.fromkeys(sys_path)),
         layer_upload_warnings=warnings,
+        locks=tuple(sorted(set(locks))),
     )
 
 

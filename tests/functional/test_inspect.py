@@ -82,6 +82,8 @@ def test_inspect_json_and_human(tmp_path: Path) -> None:
     assert human.exit_code == 0
     assert "ok   layers: 2 of 5" in human.stdout
     assert "AWS_LAMBDA_EXEC_WRAPPER=/opt/lambundle/exec-wrapper" in human.stdout
+    assert doc["locks"] == [f"/opt/lambundle/locks/pinned-{'a' * 12}.txt"]
+    assert f"hash-pinned lock: /opt/lambundle/locks/pinned-{'a' * 12}.txt" in human.stdout
 
 
 def test_inspect_exits_3_when_a_limit_is_exceeded(
