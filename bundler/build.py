@@ -178,6 +178,12 @@ def bundle(
         verifier=verifier if verify else None,
         report=report,
     )
+    warnings += [
+        f"{layer.file} is {layer.size:,} bytes zipped, over the {limits.MAX_ZIPPED:,} of a "
+        "direct upload: publish it through S3."
+        for layer in result_manifest.layers
+        if layer.size > limits.MAX_ZIPPED
+    ]
     return BuildResult(out, result_manifest, tuple(warnings), verified=bool(verify))
 
 
