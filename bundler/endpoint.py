@@ -28,6 +28,10 @@ class _Server(ThreadingHTTPServer):
     sandbox: Sandbox
     on_result: Callable[[InvokeResult], None] | None
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A caller that hangs up (curl interrupted) is not the server's failure.
+        return
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -67,10 +71,17 @@ class _Handler(BaseHTTPRequestHandler):
                     {"Content-Type": "application/json"},
                 )
                 return
+        streaming = _Relay(self)
         try:
             # Like the RIE, events are JSON whatever curl labels them (-d sends a form type).
-            result = self.server.sandbox.invoke(body, client_context=client_context)
+            result = self.server.sandbox.invoke(
+                body, client_context=client_context,
+                on_stream_start=streaming.start, on_chunk=streaming.chunk,
+            )
         except SandboxError as exc:
+            if streaming.started:
+                streaming.end()
+                return
             self._send(
                 500,
                 json.dumps({"errorType": "Sandbox.Failure", "errorMessage": str(exc)}).encode(),
@@ -86,7 +97,47 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Type"] = "application/json"
         if self.server.on_result is not None:
             self.server.on_result(result)
+        if streaming.started:
+            # The body went out as it came; a mid-stream error can only be logged.
+            streaming.end()
+            return
         self._send(200, payload, headers)
+
+
+class _Relay:
+    """Relays a streamed response to the caller chunk by chunk, as Lambda does."""
+
+    def __init__(self, handler: _Handler) -> None:
+        self.handler = handler
+        self.started = False
+        self.broken = False
+
+    def start(self, content_type: str) -> None:
+        h = self.handler
+        h.send_response(200)
+        h.send_header("Content-Type", content_type)
+        h.send_header("X-Amz-Executed-Version", "$LATEST")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        self.started = True
+
+    def chunk(self, data: bytes) -> None:
+        if self.started and data and not self.broken:
+            try:
+                self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.handler.wfile.flush()
+            except OSError:
+                self.broken = True  # the caller went away; the function runs on
+
+    def end(self) -> None:
+        if self.broken:
+            self.handler.close_connection = True
+            return
+        try:
+            self.handler.wfile.write(b"0\r\n\r\n")
+            self.handler.wfile.flush()
+        except OSError:
+            self.handler.close_connection = True
 
 
 class InvokeEndpoint:

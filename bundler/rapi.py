@@ -66,6 +66,10 @@ class Invocation:
     on_chunk: Callable[[bytes], None] | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
+    # Called once with the content type when a streamed response begins.
+    on_stream_start: Callable[[str], None] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -544,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
         api = self._api()
         chunks: list[bytes] = []
         trailers: dict[str, str] = {}
+        if inv.on_stream_start is not None:
+            inv.on_stream_start(content_type)
         try:
             if self._chunked():
                 for chunk in self._read_chunks(MAX_STREAM_BYTES, trailers):

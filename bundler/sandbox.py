@@ -553,8 +553,13 @@ class Sandbox:
         tenant_id: str = "",
         trace_id: str | None = None,
         on_chunk: Callable[[bytes], None] | None = None,
+        on_stream_start: Callable[[str], None] | None = None,
     ) -> InvokeResult:
-        """Invoke the function once, synchronously (RequestResponse), like Lambda."""
+        """Invoke the function once, synchronously (RequestResponse), like Lambda.
+
+        A streamed response calls `on_stream_start(content_type)`, then `on_chunk(data)`
+        per chunk as it arrives, from the Runtime API's thread.
+        """
         if self._api is None:
             raise SandboxError("The sandbox is not open; use it as a context manager.")
         with self._lock:
@@ -566,6 +571,7 @@ class Sandbox:
                 tenant_id,
                 trace_id,
                 on_chunk,
+                on_stream_start,
             )
 
     def _invoke(
@@ -577,6 +583,7 @@ class Sandbox:
         tenant_id: str,
         trace_id: str | None,
         on_chunk: Callable[[bytes], None] | None,
+        on_stream_start: Callable[[str], None] | None,
     ) -> InvokeResult:
         api = self._api
         assert api is not None
@@ -598,6 +605,7 @@ class Sandbox:
             cognito_identity=cognito_identity,
             tenant_id=tenant_id,
             on_chunk=on_chunk,
+            on_stream_start=on_stream_start,
         )
         rid = invocation.request_id
         cold = not self.running

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from bundler.cli import cli, main
 from bundler.endpoint import InvokeEndpoint
 from bundler.sandbox import Sandbox, bwrap_problem
-from tests.runtime.bundles import make_bundle, needs_python
+from tests.runtime.bundles import STREAMING_BOOTSTRAP, make_bundle, needs_python
 
 APP = {
     "app.py": (
@@ -183,3 +183,23 @@ def test_serve_stops_cleanly_on_ctrl_c(bundle: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_relays_a_streamed_response(tmp_path: Path) -> None:
+    streaming = make_bundle(
+        tmp_path, {"bootstrap": STREAMING_BOOTSTRAP}, "h.h", runtime="provided.al2023",
+        lambundle=False, name="streaming",
+    )
+    with Sandbox(streaming) as sb:
+        server = InvokeEndpoint(sb, port=0)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            status, headers, body = post(server.url, b"{}")
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+    assert status == 200
+    assert headers["Transfer-Encoding"] == "chunked"
+    assert headers["Content-Type"] == "text/plain"
+    assert body == b"alpha beta"

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
+from tests.runtime.bundles import (
+    STREAMING_BOOTSTRAP,
+    SandboxFactory,
+    needs_bwrap,
+    needs_python,
+    sandbox_factory,
+)
 
 # The managed runtime's awslambdaric comes from the package index on first use (cached).
 pytestmark = [*needs_bwrap, needs_python("3.12"), pytest.mark.network]
@@ -440,38 +446,6 @@ def test_awslambdaric_oversized_response(sandboxes: SandboxFactory) -> None:
     assert after.payload == b'"xxx"'
 
 
-STREAMING_BOOTSTRAP = """#!/var/lang/bin/python3
-# A custom runtime that streams its response (runtimes-custom.html#response-streaming).
-import base64, http.client, os
-
-host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
-conn = http.client.HTTPConnection(host, int(port))
-while True:
-    conn.request("GET", "/2018-06-01/runtime/invocation/next")
-    resp = conn.getresponse()
-    event = resp.read()
-    request_id = resp.headers["Lambda-Runtime-Aws-Request-Id"]
-    out = http.client.HTTPConnection(host, int(port))
-    out.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
-    out.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
-    out.putheader("Transfer-Encoding", "chunked")
-    out.putheader("Content-Type", "text/plain")
-    out.putheader(
-        "Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
-    )
-    out.endheaders()
-    for part in (b"alpha ", b"beta"):
-        out.send(b"%x\\r\\n%s\\r\\n" % (len(part), part))
-    trailer = b""
-    if b"fail" in event:
-        trailer = (
-            b"Lambda-Runtime-Function-Error-Type: Runtime.StreamError\\r\\n"
-            b"Lambda-Runtime-Function-Error-Body: " + base64.b64encode(b"went wrong") + b"\\r\\n"
-        )
-    out.send(b"0\\r\\n" + trailer + b"\\r\\n")
-    out.getresponse().read()
-    out.close()
-"""
 
 
 @pytest.mark.parametrize("fail", [False, True])

@@ -27,6 +27,41 @@ needs_bwrap = [
     pytest.mark.skipif(_BWRAP_PROBLEM is not None, reason=f"needs bubblewrap: {_BWRAP_PROBLEM}"),
 ]
 
+# A provided.al2023 bootstrap in Python (/var/lang's) that streams "alpha ", "beta" as its
+# response, with error trailers when the event contains "fail".
+STREAMING_BOOTSTRAP = """#!/var/lang/bin/python3
+# A custom runtime that streams its response (runtimes-custom.html#response-streaming).
+import base64, http.client, os
+
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+conn = http.client.HTTPConnection(host, int(port))
+while True:
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    resp = conn.getresponse()
+    event = resp.read()
+    request_id = resp.headers["Lambda-Runtime-Aws-Request-Id"]
+    out = http.client.HTTPConnection(host, int(port))
+    out.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
+    out.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
+    out.putheader("Transfer-Encoding", "chunked")
+    out.putheader("Content-Type", "text/plain")
+    out.putheader(
+        "Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
+    )
+    out.endheaders()
+    for part in (b"alpha ", b"beta"):
+        out.send(b"%x\\r\\n%s\\r\\n" % (len(part), part))
+    trailer = b""
+    if b"fail" in event:
+        trailer = (
+            b"Lambda-Runtime-Function-Error-Type: Runtime.StreamError\\r\\n"
+            b"Lambda-Runtime-Function-Error-Body: " + base64.b64encode(b"went wrong") + b"\\r\\n"
+        )
+    out.send(b"0\\r\\n" + trailer + b"\\r\\n")
+    out.getresponse().read()
+    out.close()
+"""
+
 
 def needs_python(minor: str) -> Any:
     """Skip unless an interpreter of `minor` is installed (pyenv, uv, PATH)."""
