@@ -5,6 +5,7 @@ Examples with third-party dependencies need the package index (marked `network`)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import zipfile
@@ -188,3 +189,18 @@ def test_slim_keeps_imports_working(tmp_path: Path, cache: Cache) -> None:
     assert not [n for n in names if n.endswith(".pyi")]
     assert [n for n in names if ".dist-info/" in n]
     assert json.loads(invoke(slim.out, b'{"id": 1}'))["order"]["id"] == 1
+
+
+@pytest.mark.network
+def test_builds_with_dependencies_are_reproducible(tmp_path: Path) -> None:
+    # Two fresh caches and two source locations: the lock is resolved, the wheels are
+    # downloaded and installed, and the bytecode compiled twice, independently.
+    results = []
+    for place in ("a", "b"):
+        fresh = Cache(tmp_path / place / "cache")
+        shutil.copytree(EXAMPLES / "requests-fn", tmp_path / place / "src")
+        options = BuildOptions(tmp_path / place / "src", "vendored", out=tmp_path / place / "out")
+        results.append(bundle(dataclasses.replace(options, verify=False), cache=fresh))
+    one, two = (r.out for r in results)
+    for name in ("function.zip", "layer-1-runtime.zip", "bundle.json"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
