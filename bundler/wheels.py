@@ -101,10 +101,9 @@ _RANKS: dict[Target, dict[Tag, int]] = {}
 
 
 def _rank_table(target: Target) -> dict[Tag, int]:
-    key = Target(target.python, target.arch, target.runtime)
-    if key not in _RANKS:
-        _RANKS[key] = {tag: i for i, tag in enumerate(supported_tags(target))}
-    return _RANKS[key]
+    if target not in _RANKS:
+        _RANKS[target] = {tag: i for i, tag in enumerate(supported_tags(target))}
+    return _RANKS[target]
 
 
 def best_wheel(filenames: Iterable[str], target: Target) -> str | None:
