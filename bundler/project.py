@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import email.parser
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -211,6 +213,8 @@ def _load_directory(
         # root does not carry a second copy of its sources.
         local_wheels = (build_wheel(root, files, cache),)
         code = ()
+        # The built metadata is the truth: it also covers `dynamic` dependencies.
+        requirements = list(dict.fromkeys([*wheel_requirements(local_wheels[0]), *requirements]))
     return Project(
         name=_normalize_name(name),
         root=root,
@@ -378,6 +382,26 @@ def build_wheel(root: Path, files: tuple[Path, ...], cache: Cache) -> Path:
         msg = f"Building {root} produced {len(wheels)} wheels in {entry}; expected one."
         raise ProjectError(msg)
     return wheels[0]
+
+
+def wheel_requirements(wheel: Path) -> list[str]:
+    """The Requires-Dist of a wheel, without those that only apply to an extra."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            name = next(
+                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            )
+            metadata = email.parser.BytesParser().parsebytes(zf.read(name))
+    except (OSError, zipfile.BadZipFile, StopIteration) as exc:
+        msg = f"Cannot read the metadata of the built wheel {wheel} ({exc!r}); rebuild it."
+        raise ProjectError(msg) from None
+    out = []
+    for text in metadata.get_all("Requires-Dist") or []:
+        req = Requirement(text)
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        out.append(str(req))
+    return out
 
 
 # -- handlers -----------------------------------------------------------------------------

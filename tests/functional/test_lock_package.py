@@ -23,7 +23,10 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "order-service"
 version = "0.3.0"
-dependencies = ["idna>=3"]
+dynamic = ["dependencies"]
+
+[tool.setuptools.dynamic]
+dependencies = {file = ["requirements.in"]}
 
 [tool.setuptools]
 packages = ["orders"]
@@ -40,6 +43,7 @@ def make_package(root: Path) -> Path:
         "import idna\n\ndef handler(event, context):\n    return idna.encode('example.com')\n"
     )
     (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "requirements.in").write_text("idna>=3\n")
     return root
 
 
@@ -49,12 +53,12 @@ def test_package_is_built_locked_and_installed(tmp_path: Path) -> None:
     project = load_project(src, cache=cache)
     assert project.name == "order-service"
     assert project.handler == "orders.api.handler"
-    assert project.requirements == ("idna>=3",)
+    assert project.requirements == ("idna>=3",)  # dynamic: read from the built wheel
     assert project.code == ()  # the package ships as its wheel
     (wheel,) = project.local_wheels
     assert wheel.name == "order_service-0.3.0-py3-none-any.whl"
     # The build ran on a copy: the user's directory gets no build/ or egg-info.
-    assert sorted(p.name for p in src.iterdir()) == ["orders", "pyproject.toml"]
+    assert sorted(p.name for p in src.iterdir()) == ["orders", "pyproject.toml", "requirements.in"]
     # Unchanged sources reuse the built wheel; a change rebuilds it.
     assert load_project(src, cache=cache).local_wheels == (wheel,)
     (src / "orders" / "api.py").write_text((src / "orders" / "api.py").read_text() + "# x\n")
