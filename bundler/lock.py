@@ -11,7 +11,9 @@ pip-tools otherwise; `resolver="pip-tools"|"uv"` chooses explicitly.
 
 One difference to know: pip-compile evaluates environment markers (`python_version`,
 `platform_machine`) for the interpreter that runs it, while uv evaluates them for the
-target. The pip-tools path therefore reports a note when host and target differ.
+target. lambundle decides the markers of the top-level requirements for the target
+itself; for markers deeper in the tree the pip-tools path reports a note when host and
+target differ.
 """
 
 from __future__ import annotations
@@ -270,10 +272,50 @@ def _header(project: Project, target: Target, resolver: Resolver, key: str) -> s
     )
 
 
+def target_environment(target: Target) -> dict[str, str]:
+    """PEP 508 marker variables of a Lambda running `target`."""
+    full = f"{target.python}.0"
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": full,
+        "os_name": "posix",
+        "platform_machine": target.machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": "Linux",
+        "platform_version": "",
+        "python_full_version": full,
+        "python_version": target.python,
+        "sys_platform": "linux",
+    }
+
+
+def requirements_for_target(requirements: tuple[str, ...], target: Target) -> list[str]:
+    """Top-level requirements with their markers decided for the target, not the host.
+
+    pip-compile evaluates markers for the interpreter running it, so a requirement like
+    `tomli; python_version < "3.11"` would be dropped for a 3.10 Lambda when resolved on
+    3.11. Deciding top-level markers here makes both resolvers agree on them.
+    """
+    environment = target_environment(target)
+    out = []
+    for text in requirements:
+        req = Requirement(text)
+        if req.marker is not None:
+            if not req.marker.evaluate({**environment, "extra": ""}):
+                continue
+            req.marker = None
+        out.append(str(req))
+    return out
+
+
 def _resolve(project: Project, target: Target, resolver: Resolver) -> str:
+    wanted = requirements_for_target(project.requirements, target)
+    if not wanted:
+        return ""
     with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:
         infile = Path(tmp, "requirements.in")
-        infile.write_text("\n".join(project.requirements) + "\n", "utf-8")
+        infile.write_text("\n".join(wanted) + "\n", "utf-8")
         command = resolver.command("requirements.in", "requirements.txt", target)
         try:
             proc = subprocess.run(

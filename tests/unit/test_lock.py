@@ -18,6 +18,7 @@ from bundler.lock import (
     lock_key,
     lock_project,
     parse_lock,
+    requirements_for_target,
     uv_platform,
 )
 from bundler.project import Project
@@ -253,3 +254,25 @@ def test_failed_resolution_caches_nothing(tmp_path: Path, fake_uv: Path) -> None
             lock_project(project(("broken",)), Target(), cache=cache)
     assert len(fake_uv.read_text().splitlines()) == 2
     assert list((tmp_path / "cache" / "locks").glob("*")) == []
+
+
+def test_top_level_markers_are_decided_for_the_target_not_the_host() -> None:
+    reqs = (
+        'tomli; python_version < "3.11"',
+        'idna; platform_machine == "aarch64"',
+        'pywin32; sys_platform == "win32"',
+        "requests>=2",
+    )
+    assert requirements_for_target(reqs, Target("3.10", "arm64")) == [
+        "tomli",
+        "idna",
+        "requests>=2",
+    ]
+    assert requirements_for_target(reqs, Target("3.12", "x86_64")) == ["requests>=2"]
+
+
+def test_markers_only_requirements_lock_to_nothing(tmp_path: Path, fake_uv: Path) -> None:
+    only_windows = project(('pywin32; sys_platform == "win32"',))
+    lock = lock_project(only_windows, Target("3.12"), cache=Cache(tmp_path / "cache"))
+    assert lock.pins == ()
+    assert not fake_uv.exists()  # no resolver run for an empty input
