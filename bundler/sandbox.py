@@ -474,8 +474,9 @@ class Sandbox:
                 start_new_session=True,  # one process group to kill on timeout
             ).result()
         except OSError as exc:
-            msg = f"Could not start {entry}: {exc}."
-            raise SandboxError(msg) from None
+            # Unsandboxed, a bootstrap that cannot be executed fails here (under bwrap,
+            # inside the sandbox, as an exit): Lambda reports it as the caller's error.
+            raise _EntrypointError(f"fork/exec {entry}: {(exc.strerror or '').lower()}") from None
         self._proc = proc
         threading.Thread(
             target=self._watch, args=(proc, generation), name="lambundle-watch", daemon=True
@@ -621,7 +622,14 @@ class Sandbox:
                     platform_error("Runtime.InvalidEntrypoint", message),
                     Timings(cold=True, started=started, finished=time.monotonic()),
                 )
-            self._spawn()
+            try:
+                self._spawn()
+            except _EntrypointError as exc:
+                return self._finish(
+                    invocation,
+                    platform_error("Runtime.InvalidEntrypoint", f"RequestId: {rid} Error: {exc}"),
+                    Timings(cold=True, started=started, finished=time.monotonic()),
+                )
             if self._extract_pending:
                 extract_s, self._extract_pending = self.extract_s, False
         api.offer(invocation)
@@ -714,6 +722,10 @@ class Sandbox:
             stream_error=outcome.stream_error,
             peak_rss=peak,
         )
+
+
+class _EntrypointError(Exception):
+    """The entry point exists but cannot be executed."""
 
 
 def _as_json(value: str | Mapping[str, Any] | None) -> str:

@@ -114,3 +114,19 @@ def test_parse_env() -> None:
         parse_env(["nope"])
     with pytest.raises(UsageError, match="KEY=VALUE"):
         parse_env(["=value"])
+
+
+@needs_python("3.12")
+def test_bootstrap_that_cannot_execute_is_invalid_entrypoint(tmp_path: Path) -> None:
+    bundle = make_bundle(
+        tmp_path, {"bootstrap": "#!/nonexistent/interpreter\n"}, "h.h",
+        runtime="provided.al2023", lambundle=False,
+    )
+    with Sandbox(bundle, isolate=False) as sb:
+        result = sb.invoke(b"{}")
+        bootstrap = sb.work_dir / "task/bootstrap"
+    assert result.error == {
+        "errorMessage": f"RequestId: {result.request_id} Error: fork/exec "
+        f"{bootstrap}: no such file or directory",
+        "errorType": "Runtime.InvalidEntrypoint",
+    }

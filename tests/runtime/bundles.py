@@ -27,9 +27,9 @@ needs_bwrap = [
     pytest.mark.skipif(_BWRAP_PROBLEM is not None, reason=f"needs bubblewrap: {_BWRAP_PROBLEM}"),
 ]
 
-# A provided.al2023 bootstrap in Python (/var/lang's) that streams "alpha ", "beta" as its
-# response, with error trailers when the event contains "fail".
-STREAMING_BOOTSTRAP = """#!/var/lang/bin/python3
+# A provided.al2023 bootstrap in Python (the first python3 on PATH: /var/lang's) that
+# streams "alpha ", "beta" as its response, with error trailers when the event has "fail".
+STREAMING_BOOTSTRAP = """#!/usr/bin/env python3
 # A custom runtime that streams its response (runtimes-custom.html#response-streaming).
 import base64, http.client, os
 
