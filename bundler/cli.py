@@ -199,9 +199,15 @@ def lock_command(
         report=lambda msg: click.echo(f"lambundle: {msg}", err=True),
     )
     if output is not None:
+        from bundler.errors import UsageError
+
         tmp = output.with_name(output.name + ".part")
-        tmp.write_text(found.text, encoding="utf-8")
-        tmp.replace(output)
+        try:
+            tmp.write_text(found.text, encoding="utf-8")
+            tmp.replace(output)
+        except OSError as exc:
+            msg = f"Cannot write the lock to {output} ({exc.strerror}); choose another --output."
+            raise UsageError(msg) from None
         click.echo(f"lambundle: wrote {len(found.pins)} pin(s) to {output}", err=True)
     if as_json:
         pins = [

@@ -140,3 +140,14 @@ def test_a_package_without_wheels_names_the_way_out(
     assert "docopt" in err
     assert "--docker" in err
     assert "Traceback" not in err
+
+
+def test_unwritable_output_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = function_dir(tmp_path / "fn", None)
+    missing = tmp_path / "no" / "dir" / "x.lock"
+    code, _, err = run_main(["lock", str(src), "-o", str(missing)], capsys)
+    assert code == 2
+    assert "Cannot write the lock to" in err
+    assert "Traceback" not in err
