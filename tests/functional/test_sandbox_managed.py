@@ -22,10 +22,9 @@ def write(tmp_path: Path) -> Path:
     fake.write_text(FAKE_PYTHON)
     fake.chmod(0o755)
     runtime = tmp_path / "runtime"
-    script = managed.write_start_files(
+    return managed.write_start_files(
         runtime, python=str(fake), opt_root=str(tmp_path / "opt"), packages="/x", minor="3.12"
     )
-    return script
 
 
 def start(script: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
