@@ -189,14 +189,12 @@ def lock_command(
 
     target = Target(python, arch, runtime)
     cache = Cache()
-    project = load_project(src, require_handler=False, cache=cache)
+    def report(msg: str) -> None:
+        click.echo(f"lambundle: {msg}", err=True)
+
+    project = load_project(src, require_handler=False, cache=cache, report=report)
     found = lock_project(
-        project,
-        target,
-        resolver=resolver,
-        cache=cache,
-        refresh=refresh,
-        report=lambda msg: click.echo(f"lambundle: {msg}", err=True),
+        project, target, resolver=resolver, cache=cache, refresh=refresh, report=report
     )
     if output is not None:
         from bundler.errors import UsageError

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -75,6 +76,7 @@ def load_project(
     *,
     require_handler: bool = True,
     cache: Cache | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Project:
     """Read `src` (a directory or a `.py` script) into a Project.
 
@@ -90,7 +92,7 @@ def load_project(
     if not src.is_dir():
         msg = f"{src} is neither a directory nor a .py script."
         raise ProjectError(msg)
-    return _load_directory(src.resolve(), handler, require_handler, cache or Cache())
+    return _load_directory(src.resolve(), handler, require_handler, cache or Cache(), report)
 
 
 # -- scripts ------------------------------------------------------------------------------
@@ -167,7 +169,11 @@ def parse_script_metadata(text: str, path: Path | str = "<script>") -> dict[str,
 
 
 def _load_directory(
-    root: Path, handler: str | None, require_handler: bool, cache: Cache
+    root: Path,
+    handler: str | None,
+    require_handler: bool,
+    cache: Cache,
+    report: Callable[[str], None] | None,
 ) -> Project:
     pyproject = _read_pyproject(root / "pyproject.toml")
     project_table = _table(pyproject, "project", root / "pyproject.toml")
@@ -211,7 +217,7 @@ def _load_directory(
     if is_package:
         # The package ships as its wheel (installed with the dependencies), so the task
         # root does not carry a second copy of its sources.
-        local_wheels = (build_wheel(root, files, cache),)
+        local_wheels = (build_wheel(root, files, cache, report),)
         code = ()
         # The built metadata is the truth: it also covers `dynamic` dependencies.
         requirements = list(dict.fromkeys([*wheel_requirements(local_wheels[0]), *requirements]))
@@ -342,7 +348,12 @@ def _code_files(root: Path) -> tuple[Path, ...]:
     return tuple(sorted(out))
 
 
-def build_wheel(root: Path, files: tuple[Path, ...], cache: Cache) -> Path:
+def build_wheel(
+    root: Path,
+    files: tuple[Path, ...],
+    cache: Cache,
+    report: Callable[[str], None] | None = None,
+) -> Path:
     """Build the function's own wheel with `build`, cached by the content of its sources.
 
     It builds from a copy of the source files so that the build leaves no `build/` or
@@ -354,6 +365,8 @@ def build_wheel(root: Path, files: tuple[Path, ...], cache: Cache) -> Path:
     key = Cache.key(*parts)
     entry = cache.dir("local-wheels", key)
     if entry is None:
+        if report is not None:
+            report(f"Building the wheel of {root.name} with 'python -m build'")
 
         def build(out: Path) -> None:
             with tempfile.TemporaryDirectory(prefix="lambundle-build-") as tmp:
