@@ -43,9 +43,12 @@ SKIP_DIRS = frozenset(
     {
         ".venv", "venv", ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache",
         ".ruff_cache", ".tox", ".nox", ".idea", ".vscode", "node_modules", ".aws-sam",
-        ".serverless", ".chalice", ".lambundle", ".lambundle-cache", "build", "dist",
+        ".serverless", ".chalice", ".lambundle", ".lambundle-cache",
     }
 )  # fmt: skip
+# Build outputs, skipped only at the top of a directory that has a build configuration:
+# elsewhere `build/` may well be the user's own package.
+BUILD_OUTPUT_DIRS = frozenset({"build", "dist"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
 HANDLER_NAMES = ("handler", "lambda_handler")
 
@@ -328,12 +331,14 @@ def _check_requirement(text: str, where: str) -> str:
 def _code_files(root: Path) -> tuple[Path, ...]:
     """Every file a user would expect in the function zip, relative to `root`, sorted."""
     out: list[Path] = []
+    buildable = (root / "pyproject.toml").exists() or (root / "setup.py").exists()
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(
             d
             for d in dirnames
             if d not in SKIP_DIRS
+            and not (buildable and here == root and d in BUILD_OUTPUT_DIRS)
             and not d.endswith(".egg-info")
             and not (here / d).is_symlink()
             and not (here / d / "bundle.json").is_file()

@@ -268,7 +268,11 @@ def _download_error(
             name = canonicalize_name(requirement.split("=")[0].strip())
             pin = pins.get(name)
             if pin is not None:
-                return WheelError(no_wheel_message(pin.name, pin.version, target))
+                return WheelError(
+                    no_wheel_message(pin.name, pin.version, target)
+                    + " If the lock was made against another index (uv reads its own "
+                    "configuration), point pip at it too, e.g. with PIP_INDEX_URL."
+                )
     detail = "\n".join(lines[-12:])
     return WheelError(f"pip download failed:\n{detail}\n(command: {shlex.join(command)})")
 

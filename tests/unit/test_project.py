@@ -156,13 +156,21 @@ def test_code_files_skip_tooling_and_outputs(tmp_path: Path) -> None:
     ):
         write(tmp_path / skipped, "x")
     (tmp_path / "outside").symlink_to("/etc/hostname")
+    write(tmp_path / "build" / "mine.py", "")  # no build configuration: the user's code
     project = load_project(tmp_path)
     assert [p.as_posix() for p in project.code] == [
         "app.py",
+        "build/mine.py",
         "data/table.csv",
         "lib/util.py",
         "tests/test_app.py",
     ]
+    write(tmp_path / "pyproject.toml", "[project]\nname = 'fn'\n")
+    write(tmp_path / "dist" / "fn-1.0.tar.gz", "x")
+    code = [p.as_posix() for p in load_project(tmp_path).code]
+    assert "build/mine.py" not in code
+    assert "dist/fn-1.0.tar.gz" not in code
+    assert "pyproject.toml" in code
 
 
 # -- handlers -----------------------------------------------------------------------------
