@@ -115,7 +115,9 @@ class Resolver:
         proc = subprocess.run(
             [*self.executable, "--version"], capture_output=True, text=True, check=False
         )
-        return proc.stdout.strip().split()[-1] if proc.stdout.strip() else "unknown"
+        # "uv 0.13.9 (x86_64-unknown-linux-gnu)", "pip-compile, version 7.6.2"
+        match = re.search(r"\d+\.\d+[\w.]*", proc.stdout)
+        return match.group(0) if match else "unknown"
 
     def command(self, infile: str, outfile: str, target: Target) -> list[str]:
         if self.name == "uv":
@@ -266,7 +268,8 @@ def check_requires_python(project: Project, target: Target) -> None:
 def _header(project: Project, target: Target, resolver: Resolver, key: str) -> str:
     major, minor = target.glibc
     return (
-        f"# Hash-pinned lock of {project.name} made by lambundle with {resolver.name}\n"
+        f"# Hash-pinned lock of {project.name} made by lambundle with {resolver.name} "
+        f"{resolver.version()}\n"
         f"# target: python{target.python} {target.arch} (glibc {major}.{minor})\n"
         f"# inputs: {key}\n"
     )
