@@ -291,6 +291,80 @@ def serve_command(
             click.echo("lambundle: stopped", err=True)
 
 
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@cli.command("compare")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--strategies", default="fat-layer,vendored,pinned", show_default=True,
+              help="Comma-separated strategies to measure.")
+@click.option("--variants", default="", metavar="V,...",
+              help="Extra variants: STRATEGY[/no-pyc][/slim][@3.X], e.g. fat-layer/no-pyc.")
+@click.option("--pythons", default="", metavar="3.X,...",
+              help="Also measure every strategy and the baseline on these Pythons.")
+@click.option("--no-baseline", is_flag=True, help="Leave out the pip --target baseline.")
+@click.option("--cold", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Cold starts per variant.")
+@click.option("--warm", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Warm invokes per variant.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report with every raw sample to this file.")
+@click.option("--plot", "plot_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the cold-start picture (.svg, or .png with rsvg-convert).")
+@click.option("--python", "python", default="3.12", show_default=True, help="Target CPython.")
+@click.option("--arch", default="", help="x86_64 or arm64 [default: this machine's].")
+@click.option("--handler", help="module.function, script.py, module:function or an expression.")
+@click.option("--resolver", default="auto", show_default=True, help="auto, uv or pip-tools.")
+@click.option("--event", type=click.File("rb"), default=None,
+              help="File holding the event to invoke with [default: {}].")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep the built bundles here [default: a temporary directory].")
+@click.option("--no-importtime", is_flag=True, help="Skip the per-import breakdown.")
+@click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
+def compare_command(
+    src: Path, strategies: str, variants: str, pythons: str, no_baseline: bool, cold: int,
+    warm: int, json_file: Path | None, plot_file: Path | None, python: str, arch: str,
+    handler: str | None, resolver: str, event: Any, out: Path | None, no_importtime: bool,
+    no_sandbox: bool,
+) -> None:
+    """Measure SRC's cold starts in every strategy against a pip --target baseline."""
+    from bundler.compare import CompareOptions, NothingMeasured, compare, plan_variants
+    from bundler.compare import write_plot as write_plot_file
+    from bundler.compare_report import dumps, render_footer, render_importtime, render_table
+    from bundler.target import host_arch
+
+    planned = plan_variants(
+        _csv(strategies), _csv(variants), python=python, pythons=_csv(pythons),
+        baseline=not no_baseline,
+    )
+    options = CompareOptions(
+        src=src, variants=tuple(planned), cold=cold, warm=warm, arch=arch or host_arch(),
+        handler=handler, resolver=resolver, importtime=not no_importtime,
+    )
+    try:
+        result = compare(
+            options, out=out, event=event.read() if event is not None else b"{}",
+            isolate=False if no_sandbox else None,
+            report=lambda msg: click.echo(f"lambundle: {msg}", err=True),
+        )
+    except NothingMeasured as exc:
+        if json_file is not None:
+            json_file.write_text(dumps(exc.report), encoding="utf-8")
+        raise
+    click.echo(render_table(result))
+    for text in (render_importtime(result), render_footer(result)):
+        if text:
+            click.echo()
+            click.echo(text)
+    if json_file is not None:
+        json_file.write_text(dumps(result), encoding="utf-8")
+        click.echo(f"lambundle: wrote {json_file}", err=True)
+    if plot_file is not None:
+        write_plot_file(result, plot_file)
+        click.echo(f"lambundle: wrote {plot_file}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

@@ -174,3 +174,27 @@ def dumps(report: dict[str, Any]) -> str:
         return value
 
     return json.dumps(clean(report), indent=2, allow_nan=False) + "\n"
+
+
+def render_footer(report: dict[str, Any]) -> str:
+    """What could not be measured, and notes such as running unsandboxed; '' when none."""
+    lines = []
+    for failure in report.get("failures", []):
+        first = (failure.get("error") or "").strip().splitlines() or [""]
+        lines.append(f"not measured: {failure['variant']} ({failure['stage']}): {first[0]}")
+    lines += [f"note: {note}" for note in report.get("notes", [])]
+    return "\n".join(lines)
+
+
+def render_importtime(report: dict[str, Any], top: int = 8) -> str:
+    """The per-package import time of the slowest (and fastest) variant, largest first."""
+    found = report.get("importtime") or {}
+    out = []
+    for name, data in found.get("breakdowns", {}).items():
+        role = "slowest" if name == found.get("slowest") else "fastest"
+        out.append(
+            f"import time of {name} ({role}): {data['imports_ms']:.0f} ms of imports in "
+            f"{data['init_ms']:.0f} ms init (-X importtime, self time by top-level package)"
+        )
+        out += [f"  {p['self_ms']:>8.1f} ms  {p['package']}" for p in data["packages"][:top]]
+    return "\n".join(out)
