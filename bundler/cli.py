@@ -320,35 +320,38 @@ def _csv(value: str) -> tuple[str, ...]:
               help="File holding the event to invoke with [default: {}].")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Keep the built bundles here [default: a temporary directory].")
+@click.option("--layout-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Where each sandbox extracts the bundle [default: the temp dir].")
 @click.option("--no-importtime", is_flag=True, help="Skip the per-import breakdown.")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
 def compare_command(
     src: Path, strategies: str, variants: str, pythons: str, no_baseline: bool, cold: int,
     warm: int, json_file: Path | None, plot_file: Path | None, python: str, arch: str,
-    handler: str | None, resolver: str, event: Any, out: Path | None, no_importtime: bool,
-    no_sandbox: bool,
+    handler: str | None, resolver: str, event: Any, out: Path | None, layout_dir: Path | None,
+    no_importtime: bool, no_sandbox: bool,
 ) -> None:
     """Measure SRC's cold starts in every strategy against a pip --target baseline."""
-    from bundler.compare import CompareOptions, NothingMeasured, compare, plan_variants
-    from bundler.compare import write_plot as write_plot_file
+    from bundler import compare as comparing
     from bundler.compare_report import dumps, render_footer, render_importtime, render_table
     from bundler.target import host_arch
 
-    planned = plan_variants(
+    if plot_file is not None:
+        comparing.check_plot_path(plot_file)
+    planned = comparing.plan_variants(
         _csv(strategies), _csv(variants), python=python, pythons=_csv(pythons),
         baseline=not no_baseline,
     )
-    options = CompareOptions(
+    options = comparing.CompareOptions(
         src=src, variants=tuple(planned), cold=cold, warm=warm, arch=arch or host_arch(),
         handler=handler, resolver=resolver, importtime=not no_importtime,
     )
     try:
-        result = compare(
+        result = comparing.compare(
             options, out=out, event=event.read() if event is not None else b"{}",
-            isolate=False if no_sandbox else None,
+            isolate=False if no_sandbox else None, layout_dir=layout_dir,
             report=lambda msg: click.echo(f"lambundle: {msg}", err=True),
         )
-    except NothingMeasured as exc:
+    except comparing.NothingMeasured as exc:
         if json_file is not None:
             json_file.write_text(dumps(exc.report), encoding="utf-8")
         raise
@@ -361,7 +364,7 @@ def compare_command(
         json_file.write_text(dumps(result), encoding="utf-8")
         click.echo(f"lambundle: wrote {json_file}", err=True)
     if plot_file is not None:
-        write_plot_file(result, plot_file)
+        comparing.write_plot(result, plot_file)
         click.echo(f"lambundle: wrote {plot_file}", err=True)
 
 

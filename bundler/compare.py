@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -175,23 +176,38 @@ class SandboxRunner:
     """Cold starts and warm invokes in `bundler.sandbox.Sandbox`."""
 
     def __init__(
-        self, *, event: bytes = b"{}", isolate: bool | None = None, timeout_s: float = 30.0
+        self,
+        *,
+        event: bytes = b"{}",
+        isolate: bool | None = None,
+        timeout_s: float = 30.0,
+        layout_dir: Path | None = None,
     ) -> None:
         self.event = event
         self.isolate = isolate
         self.timeout_s = timeout_s
+        self.layout_dir = layout_dir
 
-    def _sandbox(self, bundle: Path, env: dict[str, str] | None = None) -> Any:
+    @contextlib.contextmanager
+    def _sandbox(self, bundle: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
         from bundler.sandbox import Sandbox
 
-        return Sandbox(
-            bundle,
-            env=env,
-            timeout_s=self.timeout_s,
-            isolate=self.isolate,
-            # Large native dependencies on a busy 2-core machine may exceed Lambda's 10 s.
-            init_timeout_s=max(self.timeout_s, 10.0),
-        )
+        with contextlib.ExitStack() as stack:
+            work = None
+            if self.layout_dir is not None:
+                work = stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="lambundle-sandbox-", dir=self.layout_dir)
+                )
+            with Sandbox(
+                bundle,
+                env=env,
+                timeout_s=self.timeout_s,
+                isolate=self.isolate,
+                work_dir=work,
+                # Large native dependencies on a busy 2-core machine may exceed Lambda's 10 s.
+                init_timeout_s=max(self.timeout_s, 10.0),
+            ) as sb:
+                yield sb
 
     def cold(self, bundle: Path, env: dict[str, str] | None = None) -> ColdRun:
         with self._sandbox(bundle, env) as sb:
@@ -466,15 +482,16 @@ def compare(
     out: Path | None = None,
     event: bytes = b"{}",
     isolate: bool | None = None,
+    layout_dir: Path | None = None,
     report: Report = _quiet,
 ) -> dict[str, Any]:
     """Build every variant (into `out`, or a temporary directory) and measure them.
 
+    `layout_dir` is where each sandbox extracts the bundle (default: the temp dir).
+
     Raises NothingMeasured when no variant could be measured; it carries the report so a
     caller can still write it.
     """
-    import tempfile
-
     from bundler.sandbox import bwrap_problem
 
     if isolate is not False and (problem := bwrap_problem()) is not None:
@@ -486,9 +503,10 @@ def compare(
             work = out.absolute()
             work.mkdir(parents=True, exist_ok=True)
         builder = sandbox_builder(options, work, report=report)
-        runner = SandboxRunner(event=event, isolate=isolate)
+        runner = SandboxRunner(event=event, isolate=isolate, layout_dir=layout_dir)
         result = run_compare(options, builder, runner, report=report)
     result["machine"] = machine()
+    result["settings"]["layout_dir"] = str(layout_dir or tempfile.gettempdir())
     if not result["variants"]:
         reasons = "; ".join(f"{f['variant']}: {f['error'].splitlines()[0]}"
                             for f in result["failures"][:4])  # fmt: skip
@@ -516,24 +534,30 @@ def plot_svg(result: dict[str, Any]) -> str:
     )
 
 
-def write_plot(result: dict[str, Any], path: Path) -> None:
-    """Write the picture as .svg, or .png through rsvg-convert when it is installed."""
+def check_plot_path(path: Path) -> str:
+    """The format of --plot PATH ("svg" or "png"), refused before anything is measured."""
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png"):
         msg = f"--plot {path}: write .svg (or .png with rsvg-convert installed)."
         raise UsageError(msg)
+    if suffix == ".png" and shutil.which("rsvg-convert") is None:
+        msg = (
+            f"--plot {path}: a PNG needs rsvg-convert (apt install librsvg2-bin); "
+            "or pass a .svg file name."
+        )
+        raise UsageError(msg)
+    return suffix[1:]
+
+
+def write_plot(result: dict[str, Any], path: Path) -> None:
+    """Write the picture as .svg, or .png through rsvg-convert when it is installed."""
+    fmt = check_plot_path(path)
     svg = plot_svg(result)
     try:
-        if suffix == ".svg":
+        if fmt == "svg":
             path.write_text(svg, encoding="utf-8")
             return
-        exe = shutil.which("rsvg-convert")
-        if exe is None:
-            msg = (
-                f"--plot {path}: a PNG needs rsvg-convert (apt install librsvg2-bin); "
-                "or pass a .svg file name."
-            )
-            raise UsageError(msg)
+        exe = shutil.which("rsvg-convert") or "rsvg-convert"
         proc = subprocess.run(
             [exe, "--format", "png", "--output", str(path)],
             input=svg.encode(), capture_output=True, check=False,
