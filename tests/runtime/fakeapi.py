@@ -9,6 +9,7 @@ tests live beside them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -46,7 +47,7 @@ class FakeRuntimeAPI:
         self.posts: queue.Queue = queue.Queue()
         self.next_status = next_status
         self.next_calls = 0
-        self.next_called = threading.Event()
+        self.next_called = threading.Condition()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,8 +68,9 @@ class FakeRuntimeAPI:
                 if not self.path.endswith("/runtime/invocation/next"):
                     self._send(404)
                     return
-                api.next_calls += 1
-                api.next_called.set()
+                with api.next_called:
+                    api.next_calls += 1
+                    api.next_called.notify_all()
                 if api.next_status != 200:
                     self._send(
                         api.next_status, b'{"errorMessage":"Container error","errorType":"X"}'
@@ -114,6 +116,11 @@ class FakeRuntimeAPI:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def wait_next_calls(self, n: int, timeout: float = 20) -> bool:
+        """Block until /next has been called `n` times (a runtime waiting for work)."""
+        with self.next_called:
+            return self.next_called.wait_for(lambda: self.next_calls >= n, timeout)
 
     @property
     def address(self) -> str:
@@ -178,7 +185,17 @@ def start(
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # so stop() can end forked workers too
     )
+
+
+def stop(proc: subprocess.Popen) -> str:
+    """Kill a runtime started by start() and its workers; return its output."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, 9)  # the group start() created for this runtime
+    if proc.poll() is None:
+        proc.kill()
+    return proc.communicate()[0].decode("utf-8", "replace")
 
 
 @dataclass
@@ -227,8 +244,6 @@ def run_events(
                 continue
             posts.append(post)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        output = proc.communicate()[0].decode("utf-8", "replace")
+        output = stop(proc)
         api.close()
     return Run(posts, exit_code, output, init_error)
