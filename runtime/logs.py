@@ -35,6 +35,20 @@ UNHANDLED_EXCEPTION_WARNING = (
     "For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 
+PREVIEW_RUNTIME_ENVS = frozenset({"AWS_Lambda_python3.15"})
+
+
+def preview_warning(region):
+    """awslambdaric's warning on a preview managed runtime (China regions link elsewhere)."""
+    host = "docs.amazonaws.cn" if region.startswith("cn-") else "docs.aws.amazon.com"
+    return (
+        "LAMBDA_WARNING: "
+        "This is a preview runtime version and should not be used for production workloads. "
+        "For further information and to provide feedback, see "
+        f"https://{host}/lambda/latest/dg/lambda-runtimes.html\r"
+    )
+
+
 # The current invocation, for log records. Like awslambdaric it is set at each /next
 # and never cleared, so background threads log the last request id.
 CURRENT = {"request_id": None, "tenant_id": None}

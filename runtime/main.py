@@ -133,6 +133,12 @@ def run_worker(config, sink, concurrent):
 
     context._LOG_SINK[0] = sink
     logs.install(sink, config)
+    if config.execution_env in logs.PREVIEW_RUNTIME_ENVS and not os.environ.get(
+        "LAMBDA_DISABLE_PREVIEW_WARN"
+    ):
+        import logging  # only on preview runtimes, like awslambdaric
+
+        logging.warning(logs.preview_warning(os.environ.get("AWS_REGION", "")))
     runtime = Runtime(config, sink, concurrent)
     try:
         target = handlers.resolve(config.handler, config.task_root, config.calling)

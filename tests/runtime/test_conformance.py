@@ -8,6 +8,7 @@ special ways, user exceptions, process exits, and Runtime API failures.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -286,3 +287,62 @@ def test_same_as_awslambdaric(make_task, case):
     assert _normalise(ours, traces) == _normalise(theirs, traces), (
         f"{ours.output}\n----\n{theirs.output}"
     )
+
+
+LOGGING_APP = """
+import logging
+logger = logging.getLogger("app")
+logger.warning("at import")
+
+def handler(event, context):
+    print("printed", event)
+    logger.info("info %s", 1)
+    logger.warning("warning é")
+    logging.error({"structured": True})
+    try:
+        raise KeyError("k")
+    except KeyError:
+        logger.exception("caught")
+    context.log("context.log line\\n")
+    if event == "fail":
+        raise ValueError("failed é")
+    return "ok"
+"""
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
+_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _log_text(output: str) -> str:
+    out = _REQUEST_ID.sub("ID", _STAMP.sub("TIME", output))
+    out = re.sub(r'"location": "[^"]*"', '"location": "L"', out)
+    # The runtime's own lines (exit messages) are not part of the function's log contract.
+    return "\n".join(line for line in out.split("\n") if not line.startswith("lambundle: "))
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"AWS_LAMBDA_LOG_LEVEL": "INFO"},
+        {"AWS_LAMBDA_LOG_FORMAT": "JSON"},
+        {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"},
+        {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "AWS_LAMBDA_LOG_FORMAT": "JSON"},
+        {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.15"},
+        {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.15", "AWS_REGION": "cn-north-1"},
+    ],
+    ids=lambda env: ",".join(f"{k}={v}" for k, v in env.items()) or "default",
+)
+def test_function_logs_same_as_awslambdaric(make_task, env):
+    task = make_task({"app.py": LOGGING_APP})
+    events = [{"body": b'"hello"'}, {"body": b'"fail"'}]
+    ours = run_events("lambundle", task, "app.handler", events, env)
+    theirs = run_events("awslambdaric", task, "app.handler", events, env)
+    assert _log_text(ours.output) == _log_text(theirs.output)
+
+
+@pytest.mark.parametrize("env", [{}, {"AWS_LAMBDA_LOG_FORMAT": "JSON"}])
+def test_init_error_logs_same_as_awslambdaric(make_task, env):
+    task = make_task({"app.py": "import nope_missing\n"})
+    ours = run_events("lambundle", task, "app.handler", [{}], env)
+    theirs = run_events("awslambdaric", task, "app.handler", [{}], env)
+    assert _log_text(ours.output) == _log_text(theirs.output)
