@@ -68,7 +68,7 @@ class Config:
             api_address=env.get("AWS_LAMBDA_RUNTIME_API", ""),
             calling=calling,
             encoding=env.get("LAMBUNDLE_ENCODING") or "utf-8",
-            ensure_ascii=execution_env not in RAW_UNICODE_ENVS,
+            ensure_ascii=_ensure_ascii(env.get("LAMBUNDLE_ENSURE_ASCII"), execution_env),
             execution_env=execution_env,
             handler=handler,
             log_format_json=(env.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON",
@@ -79,3 +79,16 @@ class Config:
             telemetry_fd=env.get("_LAMBDA_TELEMETRY_LOG_FD"),
             telemetry_socket=env.get("_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"),
         )
+
+
+def _ensure_ascii(override, execution_env):
+    """awslambdaric's choice by AWS_EXECUTION_ENV unless LAMBUNDLE_ENSURE_ASCII=0/1 says.
+
+    Escaping non-ASCII triples the size of e.g. CJK responses (awslambdaric issue #87);
+    `LAMBUNDLE_ENSURE_ASCII=0` gives raw UTF-8 on custom runtimes too, by choice.
+    """
+    if override in ("0", "false", "no"):
+        return False
+    if override in ("1", "true", "yes"):
+        return True
+    return execution_env not in RAW_UNICODE_ENVS
