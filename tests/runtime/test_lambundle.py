@@ -255,17 +255,20 @@ def test_next_answering_500_ends_the_process(make_task, kind):
         assert "answered 500 to /next" in out
 
 
-def test_refused_connection_ends_with_a_clear_message(make_task):
+@pytest.mark.parametrize("kind", ["lambundle", "awslambdaric"])
+def test_refused_connection_ends_the_process(make_task, kind):
     task = make_task({"app.py": "def handler(e, c):\n    return 1\n"})
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = start("lambundle", "app.handler", task, f"127.0.0.1:{port}")
-    out = proc.communicate(timeout=30)[0].decode()
-    assert proc.returncode == 1
-    assert "cannot connect to the Lambda Runtime API at 127.0.0.1:" in out
+    proc = start(kind, "app.handler", task, f"127.0.0.1:{port}")
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode != 0
+    if kind == "lambundle":
+        assert proc.returncode == 1
+        assert "cannot connect to the Lambda Runtime API at 127.0.0.1:" in out
 
 
 def test_pth_files_in_the_task_root_work(make_task, tmp_path):
