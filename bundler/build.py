@@ -9,6 +9,11 @@ previous output. A failure or Ctrl-C at any point leaves the previous bundle as 
 Everything expensive is cached by content (bundler.cache): the installed tree by lock,
 its pyc by tree and location, each archive by its entries, so an unchanged rebuild only
 copies cached zips.
+
+`docker=True` (`--docker`) locks allowing sdists where the target has no wheel, builds
+those in Lambda's build image (bundler.docker) and compiles all bytecode there, with
+Lambda's own interpreter. `embed_python` (`--embed-python`) adds a CPython installation
+to a provided.al2023 fat layer (bundler.embed).
 """
 
 from __future__ import annotations
@@ -25,17 +30,21 @@ from typing import Any
 
 import strategies
 from bundler import bytecode as bc
+from bundler import docker as dk
 from bundler import interpreters, limits, manifest
 from bundler.archive import ZipEntry, entries_from_tree, write_zip
 from bundler.bytecode import Bytecode
 from bundler.cache import Cache
+from bundler.embed import EmbeddedPython
 from bundler.errors import BundlerError, SandboxError, UsageError
 from bundler.interpreters import Interpreter
 from bundler.layer import RUNTIME_PACKAGE, runtime_entries
+from bundler.lock import Lock, Pin
 from bundler.manifest import Manifest
 from bundler.project import Project, load_project
 from bundler.slim import slim as slim_entries
 from bundler.target import Target, host_arch
+from bundler.wheels import Distribution
 from strategies.base import OPT_ROOT, TASK_ROOT, Dist, Plan, PlanInputs, entry_size
 
 Report = Callable[[str], None]
@@ -63,6 +72,8 @@ class BuildOptions:
     verify: bool | None = None  # None: verify when it can (matching interpreter, host arch)
     interpreter: Path | None = None
     resolver: str = "auto"
+    docker: bool = False
+    embed_python: Path | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +82,7 @@ class BuildResult:
     manifest: Manifest
     warnings: tuple[str, ...] = ()
     verified: bool = False
+    embedded: EmbeddedPython | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +90,34 @@ class BuildResult:
             "manifest": self.manifest.to_json(),
             "warnings": list(self.warnings),
             "verified": self.verified,
+            "embedded_python": self.embedded.to_json() if self.embedded else None,
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class Compiler:
+    """What compiles bytecode: a local interpreter or Lambda's, in Docker.
+
+    `ident` goes into the cache key of compiled trees; `compile` has the contract of
+    `bundler.bytecode.compile_entries` with the pyc tree at `dest / "tree"`.
+    """
+
+    ident: tuple[str, ...]
+    compile: Callable[[tuple[ZipEntry, ...], str, Path], list[str]]
+
+
+def local_compiler(interp: Interpreter) -> Compiler:
+    return Compiler(
+        (str(interp.path), interp.version),
+        lambda py, ddir, dest: bc.compile_entries(py, ddir, dest / "tree", interp),
+    )
+
+
+def docker_compiler(runner: dk.DockerRunner, target: Target) -> Compiler:
+    return Compiler(
+        ("docker", dk.image_tag(target)),
+        lambda py, ddir, dest: dk.compile_entries(runner, target, py, ddir, dest),
+    )
 
 
 def default_out(src: Path, strategy: str) -> Path:
@@ -94,14 +133,26 @@ def bundle(
     cache: Cache | None = None,
     report: Report = _quiet,
     verifier: Verifier | None = None,
+    docker_runner: dk.DockerRunner | None = None,
 ) -> BuildResult:
-    """Build `options.src` into a bundle directory; see the module docstring."""
+    """Build `options.src` into a bundle directory; see the module docstring.
+
+    `docker_runner` runs the `docker` commands of `options.docker` (default: the docker
+    client on PATH); tests pass one that plays the container.
+    """
     strategy = strategies.get(options.strategy)
     target = options.target
+    if options.embed_python is not None:
+        from bundler import embed
+
+        embed.check_allowed(target, strategy.name)
     out = (options.out or default_out(options.src, strategy.name)).absolute()
     check_out(out)
     cache = cache or Cache()
     warnings: list[str] = []
+    runner: dk.DockerRunner | None = None
+    if options.docker:
+        runner = docker_runner or dk.SubprocessDockerRunner()
 
     report(f"loading {options.src}")
     project = load_project(options.src, options.handler, cache=cache)
@@ -110,11 +161,37 @@ def bundle(
         msg = f"No handler for {options.src}; pass --handler module.function."
         raise UsageError(msg)
 
-    interp, mode = bc.choose(target.python, options.interpreter, options.bytecode)
-    if mode.reason and options.bytecode:
-        warnings.append(mode.reason)
+    embedded: EmbeddedPython | None = None
+    if options.embed_python is not None:
+        from bundler import embed
 
-    lock_text, lock_sha, site, dists = _dependencies(project, options, cache, report)
+        report(f"embedding Python from {options.embed_python}")
+        embedded = embed.embed(options.embed_python, target)
+        if glibc := embedded.glibc_warning(target):
+            warnings.append(glibc)
+
+    if runner is not None:
+        report(f"building the Docker image {dk.image_tag(target)}")
+        dk.ensure_image(runner, target, dk.BUILD_CONTEXT)
+
+    compiler: Compiler | None = None
+    if runner is not None:
+        # Lambda's own interpreter compiles, so no local Python of the target is needed.
+        interp = None
+        if options.bytecode:
+            compiler = docker_compiler(runner, target)
+            mode = Bytecode(bc.MODE, interpreter=f"{target.python} ({dk.image_tag(target)})")
+        else:
+            mode = Bytecode("none", reason="--no-bytecode")
+    else:
+        # An embedded interpreter is one of the target's version: it can compile.
+        explicit = options.interpreter or (embedded.executable if embedded else None)
+        interp, mode = bc.choose(target.python, explicit, options.bytecode)
+        if mode.reason and options.bytecode:
+            warnings.append(mode.reason)
+        compiler = local_compiler(interp) if interp is not None else None
+
+    lock_text, lock_sha, site, dists = _dependencies(project, options, cache, report, runner)
 
     deps: tuple[ZipEntry, ...] = ()
     if site is not None:
@@ -124,15 +201,19 @@ def bundle(
             report(f"--slim: left out {dropped} files")
     code = code_entries(project)
     runtime = tuple(runtime_entries())
+    python_files: tuple[ZipEntry, ...] = embedded.entries if embedded else ()
 
-    if interp is not None:
-        report(f"compiling bytecode with Python {interp.version}")
+    if compiler is not None:
+        report(f"compiling bytecode with Python {mode.interpreter}")
         deps_dir = strategy.deps_dir(target)
-        deps, failed = _with_pyc(deps, deps_dir, interp, cache)
-        code, failed_code = _with_pyc(code, TASK_ROOT, interp, cache)
+        deps, failed = _with_pyc(deps, deps_dir, compiler, cache)
+        code, failed_code = _with_pyc(code, TASK_ROOT, compiler, cache)
         # Only the runtime package is imported; start.py runs as a script.
         package = tuple(e for e in runtime if e.arcname.startswith(RUNTIME_PACKAGE + "/"))
-        runtime = (*runtime, *_pyc_for(package, OPT_ROOT, interp, cache)[0])
+        runtime = (*runtime, *_pyc_for(package, OPT_ROOT, compiler, cache)[0])
+        # The embedded standard library, for its place under /opt: the installation's own
+        # pyc were timestamp-checked and are not shipped (bundler.embed).
+        python_files = (*python_files, *_pyc_for(python_files, OPT_ROOT, compiler, cache)[0])
         if failed_code:
             warnings.append(
                 f"{len(failed_code)} file(s) of the function do not compile for Python "
@@ -146,7 +227,7 @@ def bundle(
         handler=handler,
         code=code,
         deps=deps,
-        runtime=runtime,
+        runtime=(*runtime, *python_files),
         lock_text=lock_text,
         lock_sha256=lock_sha,
         distributions=dists,
@@ -155,21 +236,21 @@ def bundle(
     check_plan(plan)
 
     # Verifying needs a Python of the target version even when nothing was compiled.
-    runner = interp
-    if runner is None and not options.bytecode:
-        runner = interpreters.find(target.python, options.interpreter)
+    local = interp
+    if local is None and (not options.bytecode or runner is not None):
+        local = interpreters.find(target.python, options.interpreter)
     verify = options.verify
     if verify is None:
-        verify = runner is not None and target.arch == host_arch()
+        verify = local is not None and target.arch == host_arch()
         if not verify:
             why = (
                 f"the target is {target.arch} and this machine {host_arch()}"
-                if runner is not None
+                if local is not None
                 else f"no Python {target.python} to run it"
             )
             warnings.append(f"not verified in the sandbox: {why}")
     if verify and verifier is None:
-        verifier = sandbox_verifier(runner)
+        verifier = sandbox_verifier(local)
     result_manifest = execute(
         plan,
         out,
@@ -184,7 +265,9 @@ def bundle(
         for layer in result_manifest.layers
         if layer.size > limits.MAX_ZIPPED
     ]
-    return BuildResult(out, result_manifest, tuple(warnings), verified=bool(verify))
+    return BuildResult(
+        out, result_manifest, tuple(warnings), verified=bool(verify), embedded=embedded
+    )
 
 
 # -- inputs -------------------------------------------------------------------------------
@@ -209,9 +292,17 @@ def _is_bytecode(arcname: str) -> bool:
 
 
 def _dependencies(
-    project: Project, options: BuildOptions, cache: Cache, report: Report
+    project: Project,
+    options: BuildOptions,
+    cache: Cache,
+    report: Report,
+    runner: dk.DockerRunner | None = None,
 ) -> tuple[str | None, str | None, Path | None, tuple[Dist, ...]]:
-    """(lock text, lock sha256, installed tree, distributions); all None/() without deps."""
+    """(lock text, lock sha256, installed tree, distributions); all None/() without deps.
+
+    With a Docker `runner`, the lock may pin sdists, and what has no wheel for the target
+    is built in the image.
+    """
     if not project.requirements and not project.local_wheels:
         return None, None, None, ()
     from bundler.lock import lock_project
@@ -219,7 +310,14 @@ def _dependencies(
 
     target = options.target
     report("locking dependencies")
-    lock = lock_project(project, target, resolver=options.resolver, cache=cache, report=report)
+    lock = lock_project(
+        project,
+        target,
+        resolver=options.resolver,
+        cache=cache,
+        report=report,
+        allow_sdist=runner is not None,
+    )
     wheel_parts: list[str | bytes] = []
     for wheel in project.local_wheels:
         wheel_parts += [wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest()]
@@ -237,14 +335,19 @@ def _dependencies(
         report("installing dependencies")
 
         def build(tmp: Path) -> None:
-            installed = install(
-                lock,
-                target,
-                tmp / "site",
-                cache=cache,
-                local_wheels=project.local_wheels,
-                report=report,
-            )
+            if runner is not None:
+                installed = _install_with_docker(
+                    lock, project, target, tmp / "site", cache, runner, report
+                )
+            else:
+                installed = install(
+                    lock,
+                    target,
+                    tmp / "site",
+                    cache=cache,
+                    local_wheels=project.local_wheels,
+                    report=report,
+                )
             dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
             (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")
 
@@ -256,6 +359,54 @@ def _dependencies(
         )
     )
     return lock.text, lock.sha256, entry / "site", dists
+
+
+def _install_with_docker(
+    lock: Lock,
+    project: Project,
+    target: Target,
+    dest: Path,
+    cache: Cache,
+    runner: dk.DockerRunner,
+    report: Report,
+) -> list[Distribution]:
+    """Install the lock like `bundler.wheels.install`, building wheel-less pins in Docker.
+
+    Wheels that exist for the target are downloaded and verified as always; a pin pip
+    finds no fitting wheel for is built from its hash-pinned sdist in the image.
+    """
+    from packaging.utils import canonicalize_name
+
+    from bundler.wheels import NoWheelError, describe, fetch, install_wheel, wheel_rank
+
+    pins: dict[str, Pin] = {canonicalize_name(p.name): p for p in lock.pins}
+    to_build: set[str] = set()
+    # One pip run finds the first wheel-less pin; each further run skips the ones found.
+    while True:
+        try:
+            wheels = fetch(
+                [p for n, p in pins.items() if n not in to_build], target, cache=cache,
+                report=report,
+            )  # fmt: skip
+            break
+        except NoWheelError as exc:
+            if exc.name in to_build or exc.name not in pins:
+                raise
+            to_build.add(exc.name)
+    if to_build:
+        report(f"building {', '.join(sorted(to_build))} from source in Docker")
+        wheels.update(dk.wheels_for(runner, target, [pins[n] for n in sorted(to_build)], cache))
+    dest.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for name in sorted(pins):
+        report(f"Installing {pins[name].name} {pins[name].version} ({wheels[name].name})")
+        installed.append(install_wheel(wheels[name], dest))
+    for wheel in project.local_wheels:
+        if wheel_rank(wheel.name, target) is None:
+            msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
+            raise BundlerError(msg)
+        installed.append(install_wheel(Path(wheel), dest))
+    return sorted(installed, key=lambda d: canonicalize_name(d.name))
 
 
 def _content_id(entry: ZipEntry, cache: Cache) -> str:
@@ -276,16 +427,16 @@ def _entries_key(entries: Sequence[ZipEntry], cache: Cache, *parts: str) -> str:
 
 
 def _pyc_for(
-    entries: tuple[ZipEntry, ...], ddir: str, interp: Interpreter, cache: Cache
+    entries: tuple[ZipEntry, ...], ddir: str, compiler: Compiler, cache: Cache
 ) -> tuple[list[ZipEntry], list[str]]:
     """pyc entries for `entries` compiled for `ddir`, from the cache when unchanged."""
     py = tuple(e for e in entries if e.arcname.endswith(".py") and e.source is not None)
-    key = _entries_key(py, cache, "pyc", ddir, str(interp.path), interp.version)
+    key = _entries_key(py, cache, "pyc", ddir, *compiler.ident)
     entry = cache.dir("pyc", key)
     if entry is None:
 
         def build(tmp: Path) -> None:
-            failed = bc.compile_entries(py, ddir, tmp / "tree", interp)
+            failed = compiler.compile(py, ddir, tmp)
             (tmp / "failed.json").write_text(json.dumps(failed), encoding="utf-8")
 
         entry = cache.put_dir("pyc", key, build)
@@ -294,9 +445,9 @@ def _pyc_for(
 
 
 def _with_pyc(
-    entries: tuple[ZipEntry, ...], ddir: str, interp: Interpreter, cache: Cache
+    entries: tuple[ZipEntry, ...], ddir: str, compiler: Compiler, cache: Cache
 ) -> tuple[tuple[ZipEntry, ...], list[str]]:
-    pyc, failed = _pyc_for(entries, ddir, interp, cache)
+    pyc, failed = _pyc_for(entries, ddir, compiler, cache)
     return (*entries, *pyc), failed
 
 

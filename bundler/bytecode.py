@@ -11,6 +11,7 @@ output the same wherever the build ran.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -77,6 +78,23 @@ def compile_entries(
     if not files:
         dest.mkdir(parents=True, exist_ok=True)
         return []
+    # Each file compiles on its own, so the work splits over one process per CPU (a large
+    # tree such as numpy + pandas takes seconds on one core); the output does not depend
+    # on the split.
+    jobs = max(1, min(os.cpu_count() or 1, len(files) // _MIN_FILES_PER_JOB))
+    chunks = [files[i::jobs] for i in range(jobs)]
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        results = list(pool.map(lambda c: _compile_chunk(c, dest, ddir, interpreter), chunks))
+    return sorted(rel for failed in results for rel in failed)
+
+
+# Below this many files per process, starting another interpreter costs more than it saves.
+_MIN_FILES_PER_JOB = 200
+
+
+def _compile_chunk(
+    files: list[tuple[str, str]], dest: Path, ddir: str, interpreter: Interpreter
+) -> list[str]:
     job = json.dumps({"files": files, "dest": str(dest), "ddir": ddir.rstrip("/")})
     # A fixed hash seed: marshal writes frozenset constants in iteration order, which
     # depends on string hashes.

@@ -56,6 +56,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="A CPython of the target version, to compile and verify with.",
 )
 @click.option("--resolver", default="auto", show_default=True, help="auto, uv or pip-tools.")
+@click.option(
+    "--docker",
+    is_flag=True,
+    help="Build sdists without a wheel for the target, and compile bytecode, in Lambda's "
+    "build image (needs Docker).",
+)
+@click.option(
+    "--embed-python",
+    type=click.Path(path_type=Path),
+    help="provided.al2023 fat layer: ship this CPython (an interpreter or its prefix) "
+    "as /opt/lambundle/python.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def bundle_command(
     src: Path,
@@ -70,6 +82,8 @@ def bundle_command(
     verify: bool | None,
     interpreter: Path | None,
     resolver: str,
+    docker: bool,
+    embed_python: Path | None,
     as_json: bool,
 ) -> None:
     """Bundle SRC (a function directory or a .py script) for Lambda."""
@@ -87,6 +101,8 @@ def bundle_command(
         verify=verify,
         interpreter=interpreter,
         resolver=resolver,
+        docker=docker,
+        embed_python=embed_python,
     )
     result = bundle(options, report=lambda msg: click.echo(f"lambundle: {msg}", err=True))
     for warning in result.warnings:
@@ -99,6 +115,11 @@ def bundle_command(
     for art in (m.function, *m.layers):
         click.echo(f"  {art.file:<24} {art.size:>12,} zipped {art.unzipped_size:>13,} unzipped")
     click.echo(f"  handler {m.handler}; bytecode: {m.bytecode.get('mode')}")
+    if result.embedded is not None:
+        click.echo(
+            f"  embedded Python {result.embedded.version} from {result.embedded.prefix} "
+            f"({result.embedded.size:,} bytes) at /opt/lambundle/python"
+        )
     for key, value in m.environment.items():
         click.echo(f"  set {key}={value}")
     if result.verified:
@@ -165,6 +186,11 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
 )
 @click.option("--refresh", is_flag=True, help="Resolve again instead of reusing the cached lock.")
 @click.option(
+    "--docker",
+    is_flag=True,
+    help="Allow sdists where the target has no wheel (for bundle --docker), hash-pinned.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -178,6 +204,7 @@ def lock_command(
     runtime: str,
     resolver: str,
     refresh: bool,
+    docker: bool,
     output: Path | None,
     as_json: bool,
 ) -> None:
@@ -194,7 +221,13 @@ def lock_command(
 
     project = load_project(src, require_handler=False, cache=cache, report=report)
     found = lock_project(
-        project, target, resolver=resolver, cache=cache, refresh=refresh, report=report
+        project,
+        target,
+        resolver=resolver,
+        cache=cache,
+        refresh=refresh,
+        report=report,
+        allow_sdist=docker,
     )
     if output is not None:
         from bundler.errors import UsageError

@@ -9,14 +9,39 @@ without a Docker engine.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from bundler.archive import ZipEntry
+from bundler.cache import Cache
 from bundler.errors import BundlerError, UsageError
+from bundler.lock import Pin
 from bundler.target import Target
+
+# Where the Dockerfile lives: the repository (or source tree) lambundle runs from.
+BUILD_CONTEXT = Path(__file__).resolve().parents[1]
+
+# Runs inside the image, stdlib only; the job file names sources under /src, pyc go to
+# /out. Like bundler.bytecode's compiler: unchecked-hash, the in-Lambda source path.
+_COMPILER = r"""
+import importlib.util, json, os, py_compile, sys
+job = json.load(open(sys.argv[1]))
+failed = []
+for rel in job["files"]:
+    cfile = importlib.util.cache_from_source(os.path.join("/out/tree", rel))
+    try:
+        py_compile.compile("/src/" + rel, cfile=cfile, dfile=job["ddir"] + "/" + rel,
+                           doraise=True, optimize=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except (py_compile.PyCompileError, SyntaxError, ValueError, UnicodeDecodeError):
+        failed.append(rel)
+json.dump(failed, open("/out/failed.json", "w"))
+"""
 
 
 class DockerError(BundlerError):
@@ -72,10 +97,21 @@ def build_image_argv(target: Target, context: Path) -> list[str]:
     ]
 
 
-def run_argv(target: Target, mounts: Sequence[Mount], command: Sequence[str]) -> list[str]:
+def run_argv(
+    target: Target,
+    mounts: Sequence[Mount],
+    command: Sequence[str],
+    env: Sequence[tuple[str, str]] = (),
+) -> list[str]:
     argv = ["run", "--rm", "--platform", platform(target), "--network", "host"]
+    if hasattr(os, "getuid"):
+        # Files written to the mounts belong to the user, not root, so the cache and the
+        # output stay removable; HOME for pip, which the image's root home is not.
+        argv += ["--user", f"{os.getuid()}:{os.getgid()}", "-e", "HOME=/tmp"]
     for m in mounts:
         argv += ["-v", f"{m.host}:{m.container}:{'ro' if m.read_only else 'rw'}"]
+    for key, value in env:
+        argv += ["-e", f"{key}={value}"]
     return [*argv, image_tag(target), *command]
 
 
@@ -115,11 +151,93 @@ def build_wheels(
     return sorted(out_dir.glob("*.whl"))
 
 
-def compile_tree(runner: DockerRunner, target: Target, tree: Path, lambda_path: str) -> None:
-    """Compile `tree` in place with Lambda's interpreter, as `lambda_path` inside Lambda."""
-    mounts = [Mount(tree, "/tree", read_only=False)]
-    command = [
-        "python", "-m", "compileall", "-q", "-f", "-j", "0",
-        "--invalidation-mode", "unchecked-hash", "-s", "/tree", "-p", lambda_path, "/tree",
-    ]  # fmt: skip
-    _check(runner.run(run_argv(target, mounts, command)), "Compiling bytecode")
+def compile_entries(
+    runner: DockerRunner, target: Target, entries: Sequence[ZipEntry], ddir: str, dest: Path
+) -> list[str]:
+    """Compile the `.py` entries with Lambda's interpreter into a pyc tree at `dest/tree`.
+
+    Same contract as `bundler.bytecode.compile_entries`: arcnames are relative to `ddir`
+    (their directory inside Lambda), the pyc are unchecked-hash and name the in-Lambda
+    source path, and the arcnames that do not compile come back (they ship as source).
+    The sources are staged in `dest/src`, which is removed afterwards.
+    """
+    files = sorted(e.arcname for e in entries if e.arcname.endswith(".py"))
+    (dest / "tree").mkdir(parents=True, exist_ok=True)
+    if not files:
+        return []
+    src = dest / "src"
+    for entry in entries:
+        if entry.arcname.endswith(".py"):
+            path = src / entry.arcname
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(entry.read())
+    (dest / "job.json").write_text(json.dumps({"files": files, "ddir": ddir.rstrip("/")}))
+    mounts = [Mount(src, "/src"), Mount(dest, "/out", read_only=False)]
+    command = ["python", "-I", "-c", _COMPILER, "/out/job.json"]
+    # A fixed hash seed: marshal writes frozensets in an order that depends on it.
+    result = runner.run(run_argv(target, mounts, command, env=[("PYTHONHASHSEED", "0")]))
+    _check(result, "Compiling bytecode")
+    try:
+        failed: list[str] = json.loads((dest / "failed.json").read_text())
+    except (OSError, ValueError) as exc:
+        msg = f"Compiling bytecode in Docker left no readable result ({exc})."
+        raise DockerError(msg) from None
+    shutil.rmtree(src)
+    for name in ("job.json", "failed.json"):
+        (dest / name).unlink()
+    return failed
+
+
+def wheels_for(
+    runner: DockerRunner, target: Target, pins: Sequence[Pin], cache: Cache
+) -> dict[str, Path]:
+    """Wheels built in the image from the sdists of `pins`, by canonical name; cached.
+
+    The sdists are verified against the lock's hashes inside the container
+    (`--require-hashes`); each wheel built must carry the pin's name and version and fit
+    the target, or nothing is cached.
+    """
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    from bundler.wheels import describe, wheel_rank
+
+    if not pins:
+        return {}
+    major, minor = target.glibc
+    parts: list[str | bytes] = ["docker-wheels-v1", image_tag(target), f"{major}.{minor}"]
+    for pin in sorted(pins, key=lambda p: canonicalize_name(p.name)):
+        parts += [canonicalize_name(pin.name), pin.version, *pin.hashes]
+    key = Cache.key(*parts)
+
+    def build(tmp: Path) -> None:
+        lock_dir = tmp / "lock"
+        lock_dir.mkdir()
+        lines = [f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes)
+                 for p in pins]  # fmt: skip
+        (lock_dir / "requirements.txt").write_text("\n".join(lines) + "\n")
+        built = build_wheels(runner, target, lock_dir / "requirements.txt", tmp / "wheels")
+        shutil.rmtree(lock_dir)
+        names = {}
+        for wheel in built:
+            name, version, _, _ = parse_wheel_filename(wheel.name)
+            names[canonicalize_name(name)] = (str(version), wheel)
+        for pin in pins:
+            got = names.get(canonicalize_name(pin.name))
+            if got is None or got[0] != pin.version:
+                msg = (
+                    f"Docker built no wheel of {pin.name}=={pin.version} "
+                    f"(got {sorted(w.name for w in built)}); see the build output above."
+                )
+                raise DockerError(msg)
+            if wheel_rank(got[1].name, target) is None:
+                msg = (
+                    f"Docker built {got[1].name}, which does not fit {describe(target)}; "
+                    "the image's platform does not match the target."
+                )
+                raise DockerError(msg)
+
+    entry = cache.dir("docker-wheels", key) or cache.put_dir("docker-wheels", key, build)
+    out: dict[str, Path] = {}
+    for wheel in sorted((entry / "wheels").glob("*.whl")):
+        out[canonicalize_name(parse_wheel_filename(wheel.name)[0])] = wheel
+    return out

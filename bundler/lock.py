@@ -119,11 +119,16 @@ class Resolver:
         match = re.search(r"\d+\.\d+[\w.]*", proc.stdout)
         return match.group(0) if match else "unknown"
 
-    def command(self, infile: str, outfile: str, target: Target) -> list[str]:
+    def command(
+        self, infile: str, outfile: str, target: Target, allow_sdist: bool = False
+    ) -> list[str]:
+        # --docker builds what has no wheel for the target from its sdist, so the lock may
+        # pin sdists (their hashes are listed like any wheel's); otherwise wheels only.
+        binary = [] if allow_sdist else ["--only-binary", ":all:"]
         if self.name == "uv":
             return [
                 *self.executable, "pip", "compile", infile, "--output-file", outfile,
-                "--generate-hashes", "--no-header", "--quiet", "--only-binary", ":all:",
+                "--generate-hashes", "--no-header", "--quiet", *binary,
                 "--python-version", target.python,
                 "--python-platform", uv_platform(target),
                 # Wheels only, so no interpreter of the target version is needed; without
@@ -132,7 +137,8 @@ class Resolver:
             ]  # fmt: skip
         from bundler.wheels import platform_tags
 
-        pip_args = ["--only-binary=:all:", "--python-version", target.python,
+        pip_args = [*(["--only-binary=:all:"] if not allow_sdist else []),
+                    "--python-version", target.python,
                     "--implementation", "cp", "--abi", target.cp_tag]  # fmt: skip
         for tag in platform_tags(target):
             pip_args += ["--platform", tag]
@@ -186,11 +192,14 @@ def uv_platform(target: Target) -> str:
 # -- locking ------------------------------------------------------------------------------
 
 
-def lock_key(requirements: tuple[str, ...], target: Target, resolver: str) -> str:
+def lock_key(
+    requirements: tuple[str, ...], target: Target, resolver: str, allow_sdist: bool = False
+) -> str:
     """The cache key of a lock: everything that changes what it resolves to."""
     major, minor = target.glibc
+    sdist = ("allow-sdist",) if allow_sdist else ()
     return Cache.key(
-        "lock-v1", resolver, target.python, target.arch, f"{major}.{minor}",
+        "lock-v1", resolver, target.python, target.arch, f"{major}.{minor}", *sdist,
         *sorted(requirements),
     )  # fmt: skip
 
@@ -203,16 +212,19 @@ def lock_project(
     cache: Cache,
     report: Report | None = None,
     refresh: bool = False,
+    allow_sdist: bool = False,
 ) -> Lock:
     """The hash-pinned lock of `project`'s requirements for `target`.
 
     Reused from the cache while the requirements, the target and the resolver are the same;
     `refresh=True` resolves again (to pick up new releases) and replaces the cached lock.
+    `allow_sdist=True` (for --docker) lets a distribution with no wheel for the target be
+    pinned to its sdist, hash and all; without it, wheels only.
     """
     say = report or (lambda _msg: None)
     check_requires_python(project, target)
     chosen = find_resolver(resolver)
-    key = lock_key(project.requirements, target, chosen.name)
+    key = lock_key(project.requirements, target, chosen.name, allow_sdist)
     if refresh:
         cache.remove("locks", key)
     entry = cache.dir("locks", key)
@@ -235,7 +247,7 @@ def lock_project(
                 f"(Python {host[0]}, {host[1]}), not the target; use --resolver uv for "
                 "target-exact markers."
             )
-    body = _resolve(project, target, chosen)
+    body = _resolve(project, target, chosen, allow_sdist)
     text = _header(project, target, chosen, key) + body
     lock = Lock.from_text(text, f"lock of {project.name}")
 
@@ -312,14 +324,16 @@ def requirements_for_target(requirements: tuple[str, ...], target: Target) -> li
     return out
 
 
-def _resolve(project: Project, target: Target, resolver: Resolver) -> str:
+def _resolve(
+    project: Project, target: Target, resolver: Resolver, allow_sdist: bool = False
+) -> str:
     wanted = requirements_for_target(project.requirements, target)
     if not wanted:
         return ""
     with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:
         infile = Path(tmp, "requirements.in")
         infile.write_text("\n".join(wanted) + "\n", "utf-8")
-        command = resolver.command("requirements.in", "requirements.txt", target)
+        command = resolver.command("requirements.in", "requirements.txt", target, allow_sdist)
         try:
             proc = subprocess.run(
                 command, cwd=tmp, capture_output=True, text=True, check=False

@@ -117,6 +117,14 @@ def describe(target: Target) -> str:
     return f"CPython {target.python} on Linux {target.machine} (glibc <= {major}.{minor})"
 
 
+class NoWheelError(WheelError):
+    """No wheel of a pinned distribution fits the target; `name` says which (for --docker)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = canonicalize_name(name)
+
+
 def no_wheel_message(name: str, version: str | None, target: Target) -> str:
     pinned = f"{name}=={version}" if version else name
     return (
@@ -218,7 +226,7 @@ def _download(pins: list[Pin], target: Target, cache: Cache) -> dict[str, Path]:
     absent = sorted(set(by_name) - set(out))
     if absent:
         pin = by_name[absent[0]]
-        raise WheelError(no_wheel_message(pin.name, pin.version, target))
+        raise NoWheelError(pin.name, no_wheel_message(pin.name, pin.version, target))
     return out
 
 
@@ -233,7 +241,7 @@ def _store(wheel: Path, pin: Pin, target: Target, cache: Cache) -> Path:
         )
         raise WheelError(msg)
     if wheel_rank(wheel.name, target) is None:
-        raise WheelError(no_wheel_message(pin.name, pin.version, target))
+        raise NoWheelError(pin.name, no_wheel_message(pin.name, pin.version, target))
 
     def put(tmp: Path) -> None:
         (tmp / wheel.name).write_bytes(wheel.read_bytes())
@@ -268,10 +276,11 @@ def _download_error(
             name = canonicalize_name(requirement.split("=")[0].strip())
             pin = pins.get(name)
             if pin is not None:
-                return WheelError(
+                return NoWheelError(
+                    pin.name,
                     no_wheel_message(pin.name, pin.version, target)
                     + " If the lock was made against another index (uv reads its own "
-                    "configuration), point pip at it too, e.g. with PIP_INDEX_URL."
+                    "configuration), point pip at it too, e.g. with PIP_INDEX_URL.",
                 )
     detail = "\n".join(lines[-12:])
     return WheelError(f"pip download failed:\n{detail}\n(command: {shlex.join(command)})")
