@@ -158,7 +158,12 @@ def runtime_command(kind: str, handler: str) -> list[str]:
 
 
 def start(
-    kind: str, handler: str, task_root: Path, api_address: str, env: dict[str, str] | None = None
+    kind: str,
+    handler: str,
+    task_root: Path,
+    api_address: str,
+    env: dict[str, str] | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.Popen:
     """Start a runtime (lambundle's or awslambdaric) on `task_root` against `api_address`."""
     full_env = {
@@ -186,6 +191,7 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # so stop() can end forked workers too
+        pass_fds=pass_fds,
     )
 
 

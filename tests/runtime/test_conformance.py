@@ -346,3 +346,60 @@ def test_init_error_logs_same_as_awslambdaric(make_task, env):
     ours = run_events("lambundle", task, "app.handler", [{}], env)
     theirs = run_events("awslambdaric", task, "app.handler", [{}], env)
     assert _log_text(ours.output) == _log_text(theirs.output)
+
+
+def _frames(data: bytes) -> list[tuple[str, str]]:
+    out = []
+    while data:
+        kind, length = data[:4].hex(), int.from_bytes(data[4:8], "big")
+        out.append((kind, _log_text(data[16 : 16 + length].decode("utf-8"))))
+        data = data[16 + length :]
+    return out
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"AWS_LAMBDA_LOG_LEVEL": "DEBUG"}, {"AWS_LAMBDA_LOG_FORMAT": "JSON"}],
+    ids=["text", "text-level", "json"],
+)
+def test_telemetry_frames_same_as_awslambdaric(make_task, env):
+    import os
+    import threading
+
+    from tests.runtime.fakeapi import FakeRuntimeAPI, start, stop
+
+    task = make_task({"app.py": LOGGING_APP})
+    frames = {}
+    for kind in ("lambundle", "awslambdaric"):
+        read, write = os.pipe()
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(read, chunks), daemon=True)
+        reader.start()
+        api = FakeRuntimeAPI()
+        api.queue_event(b'"fail"')
+        proc = start(
+            kind,
+            "app.handler",
+            task,
+            api.address,
+            {**env, "_LAMBDA_TELEMETRY_LOG_FD": str(write)},
+            pass_fds=(write,),
+        )
+        os.close(write)
+        try:
+            api.posts.get(timeout=20)
+        finally:
+            stop(proc)
+            api.close()
+        reader.join(timeout=20)
+        frames[kind] = _frames(b"".join(chunks))
+    assert frames["lambundle"] == frames["awslambdaric"]
+    assert len(frames["lambundle"]) >= 5
+
+
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    import os
+
+    while data := os.read(fd, 65536):
+        chunks.append(data)
+    os.close(fd)
