@@ -92,12 +92,8 @@ def _call(inv, target, context, runtime):
         event = runtime.codec.unmarshal_request(inv.body, inv.content_type)
         return function(event, context)
     if target.calling == "raw":
-        return function(inv.body, _original_headers(inv), context)
+        return function(inv.body, dict(inv.headers), context)
     return _call_stdio(inv, function, runtime)
-
-
-def _original_headers(inv):
-    return dict(inv.headers)
 
 
 def _call_stdio(inv, function, runtime):

@@ -64,7 +64,10 @@ class Runtime:
         return self._check(path, response)
 
     def post_stream(self, path, chunks, headers, trailers):
-        response, _ = self.conn.stream(path, chunks, headers, trailers)
+        try:
+            response, _ = self.conn.stream(path, chunks, headers, trailers)
+        except (ConnectionFailed, OSError) as exc:
+            raise faults.RuntimeAPIError(f"lambundle: cannot stream to {path}: {exc}") from None
         return self._check(path, response)
 
     def init_error(self, body):
