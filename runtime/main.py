@@ -70,13 +70,13 @@ class Runtime:
             raise faults.RuntimeAPIError(f"lambundle: cannot stream to {path}: {exc}") from None
         return self._check(path, response)
 
-    def init_error(self, body):
+    def init_error(self, body, error_type=None):
         try:
             response = self.conn.request(
                 "POST",
                 "/runtime/init/error",
                 self.codec.encode(body).encode("utf-8", "surrogatepass"),
-                [("Lambda-Runtime-Function-Error-Type", body["errorType"])],
+                [("Lambda-Runtime-Function-Error-Type", error_type or body["errorType"])],
             )
         except (ConnectionFailed, OSError) as exc:
             sys.stderr.write(f"lambundle: cannot report the init error: {exc}\n")
@@ -152,6 +152,12 @@ def run_worker(config, sink, concurrent):
         body, _ = invoke.describe_exception(exc, None)
         body["requestId"] = ""
         return _init_failed(runtime, body)
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        from . import snapstart
+
+        status = snapstart.run(runtime)
+        if status is not None:
+            return status
     try:
         while True:
             invoke.handle(runtime.next(), target, runtime)

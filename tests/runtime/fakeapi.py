@@ -48,6 +48,7 @@ class FakeRuntimeAPI:
         self.next_status = next_status
         self.next_calls = 0
         self.next_called = threading.Condition()
+        self.restored = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,6 +66,10 @@ class FakeRuntimeAPI:
                 self.wfile.write(body)
 
             def do_GET(self):
+                if self.path.endswith("/runtime/restore/next"):
+                    api.restored.set()
+                    self._send(200)
+                    return
                 if not self.path.endswith("/runtime/invocation/next"):
                     self._send(404)
                     return
@@ -245,7 +250,7 @@ def run_events(
             if post is None:
                 exit_code = proc.returncode
                 break
-            if post.path.endswith("/init/error"):
+            if post.path.endswith(("/init/error", "/restore/error")):
                 init_error = post
                 continue
             posts.append(post)

@@ -15,6 +15,21 @@ import pytest
 from tests.runtime.fakeapi import Run, run_events
 
 ECHO = "def handler(event, context):\n    return event\n"
+SNAP_START = {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+SNAP_APP = """
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+calls = []
+register_before_snapshot(calls.append, "before-1")
+register_before_snapshot(calls.append, "before-2")
+register_after_restore(calls.append, "after-1")
+register_after_restore(calls.append, "after-2")
+
+def fail(where):
+    raise RuntimeError("hook failed " + where)
+
+def handler(event, context):
+    return calls
+"""
 CASES: dict[str, tuple[dict[str, str], str, list[dict], dict[str, str]]] = {
     # -- happy paths and marshalling -------------------------------------------------
     "echo": ({"app.py": ECHO}, "app.handler", [{"body": b'{"a": [1, 2.5, null, true]}'}], {}),
@@ -221,12 +236,31 @@ CASES: dict[str, tuple[dict[str, str], str, list[dict], dict[str, str]]] = {
         {},
     ),
     "exit at import": ({"app.py": "import sys\nsys.exit(4)\n"}, "app.handler", [{}], {}),
+    # -- SnapStart hooks (§3.12) -------------------------------------------------------------
+    "snapstart hook order": ({"app.py": SNAP_APP}, "app.handler", [{}], SNAP_START),
+    "snapstart before-snapshot failure": (
+        {"app.py": SNAP_APP + "register_before_snapshot(fail, 'before')\n"},
+        "app.handler",
+        [{}],
+        SNAP_START,
+    ),
+    "snapstart after-restore failure": (
+        {"app.py": SNAP_APP + "register_after_restore(fail, 'after')\n"},
+        "app.handler",
+        [{}],
+        SNAP_START,
+    ),
+    "snapstart without hooks": ({"app.py": ECHO}, "app.handler", [{"body": b"1"}], SNAP_START),
 }
 
 
 # Cases whose stack traces show the runtime's own frame (no user frame to show), whose
 # file is naturally not the same: compare everything else.
-RUNTIME_FRAMES = {"handler not callable"}
+RUNTIME_FRAMES = {
+    "handler not callable",
+    "snapstart before-snapshot failure",
+    "snapstart after-restore failure",
+}
 
 
 def _header(post, name):
