@@ -33,7 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bundler import manifest  # noqa: E402
 from bundler.build import BuildOptions, bundle  # noqa: E402
 from bundler.cache import Cache  # noqa: E402
 from bundler.sandbox import LANG_DIR, Sandbox  # noqa: E402
