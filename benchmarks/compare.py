@@ -1,13 +1,16 @@
 """Run `lambundle compare` on the examples with dependencies; record the results.
 
     python benchmarks/compare.py [--cold 12] [--warm 30] [--examples medium-deps,large-deps]
+                                 [--layout-dir /dev/shm --tag tmpfs]
 
 For every example it writes benchmarks/results/compare-<example>.json (every raw sample,
 the machine), .svg (the cold-start picture) and .txt (the command, the machine and the
 table as printed). It then checks the issue's targets, measured in the same run: the best
 strategy's median cold total at most 0.45x the baseline's for medium dependencies and at
 most 0.25x for large native ones, and prints whether each was met. It never retries or
-drops samples to meet a target.
+drops samples to meet a target. `--layout-dir` (recorded with `--tag` in the file names)
+is a diagnostic: where the sandboxes extract bundles, to separate the host disk's cost
+from the interpreter's.
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ def lambundle() -> str:
     return str(exe) if exe.exists() else "lambundle"
 
 
-def run(example: str, cold: int, warm: int) -> dict[str, object]:
-    stem = RESULTS / f"compare-{example}"
+def run(example: str, cold: int, warm: int, layout_dir: str, tag: str) -> dict[str, object]:
+    stem = RESULTS / (f"compare-{example}" + (f"-{tag}" if tag else ""))
     cmd = [
         lambundle(), "compare", f"examples/{example}", "--cold", str(cold), "--warm", str(warm),
         "--variants", EXTRA_VARIANTS,
         "--json", f"{stem.relative_to(ROOT)}.json", "--plot", f"{stem.relative_to(ROOT)}.svg",
     ]  # fmt: skip
+    if layout_dir:
+        cmd += ["--layout-dir", layout_dir]
     print(f"$ {shlex.join(cmd)}", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
@@ -79,10 +84,12 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=12)
     parser.add_argument("--warm", type=int, default=30)
     parser.add_argument("--examples", default="medium-deps,large-deps")
+    parser.add_argument("--layout-dir", default="", help="where sandboxes extract bundles")
+    parser.add_argument("--tag", default="", help="suffix of the result file names")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for example in args.examples.split(","):
-        run(example, args.cold, args.warm)
+        run(example, args.cold, args.warm, args.layout_dir, args.tag)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ import time:      2000 |       2000 | pandas
 class FakeRunner:
     """Records every call; cold totals come from a table per bundle name."""
 
-    def __init__(self, cold_ms, *, fail_cold=(), fail_warm=()):
+    def __init__(self, cold_ms, *, fail_cold=(), fail_warm=(), extract_ms=None):
         self.cold_ms = cold_ms
+        self.extract_ms = extract_ms or {}
         self.fail_cold = set(fail_cold)
         self.fail_warm = set(fail_warm)
         self.calls = []
@@ -42,8 +43,9 @@ class FakeRunner:
             raise MeasureError(f"cold start: Runtime.ExitError: {name} crashed")
         total = self.cold_ms[name]
         logs = IMPORTTIME_LOG if env else ""
-        sample = ColdSample(extract_ms=1.0, init_ms=total - 2.0, first_invoke_ms=1.0,
-                            peak_rss_kb=1000.0)  # fmt: skip
+        extract = self.extract_ms.get(name, 1.0)
+        sample = ColdSample(extract_ms=extract, init_ms=total - extract - 1.0,
+                            first_invoke_ms=1.0, peak_rss_kb=1000.0)  # fmt: skip
         return ColdRun(sample, logs, ("Running unsandboxed: test",))
 
     @contextlib.contextmanager
@@ -121,6 +123,15 @@ def test_import_breakdown_of_slowest_and_fastest_with_the_profiling_variable(tmp
     assert "numpy" in render_importtime(report)
     # The profiled starts are not samples.
     assert len(report["variants"][0]["samples"]["cold"]) == 2
+
+
+def test_slowest_and_fastest_are_by_init_time_not_extraction(tmp_path):
+    variants = plan_variants(["fat-layer"])
+    # fat-layer's cold total is the larger, all of it extraction; its init is the smaller.
+    runner = FakeRunner({"fat-layer": 500, "baseline": 400}, extract_ms={"fat-layer": 450})
+    report = run_compare(options(variants), builder_for(tmp_path), runner)
+    assert (report["importtime"]["slowest"], report["importtime"]["fastest"]) == (
+        "baseline", "fat-layer")
 
 
 def test_a_variant_that_fails_to_build_is_reported_and_the_rest_measured(tmp_path):
