@@ -1,6 +1,7 @@
 # A build environment matching AWS Lambda: AWS's own Python base image, so the interpreter,
-# glibc and architecture are Lambda's. `lambundle bundle --docker` runs its sdist builds and
-# bytecode compilation in this image, with the project mounted at /src and the output at /out.
+# glibc and architecture are Lambda's. `lambundle bundle --docker` runs its sdist builds
+# (pip wheel --require-hashes, the lock mounted at /lock) and its bytecode compilation (the
+# sources mounted at /src) in this image, writing to /out, as the calling user.
 #   docker build --build-arg PYTHON=3.12 --platform linux/arm64 -t lambundle-build:3.12-arm64 .
 ARG PYTHON=3.12
 FROM public.ecr.aws/lambda/python:${PYTHON}

@@ -42,6 +42,7 @@ from bundler.layer import RUNTIME_PACKAGE, runtime_entries
 from bundler.lock import Lock, Pin
 from bundler.manifest import Manifest
 from bundler.project import Project, load_project
+from bundler.slim import TEST_DIRS
 from bundler.slim import slim as slim_entries
 from bundler.target import Target, host_arch
 from bundler.wheels import Distribution
@@ -206,7 +207,14 @@ def bundle(
     if compiler is not None:
         report(f"compiling bytecode with Python {mode.interpreter}")
         deps_dir = strategy.deps_dir(target)
-        deps, failed = _with_pyc(deps, deps_dir, compiler, cache)
+        # Distributions' own test suites (pkg/tests/, what --slim leaves out) are never
+        # imported by a function: they ship as source, without pyc. For pandas that is
+        # 1,400 of 1,900 modules, 31 MB of bytecode and most of the compile time.
+        suites = tuple(e for e in deps if _in_test_suite(e.arcname))
+        deps, failed = _with_pyc(
+            tuple(e for e in deps if not _in_test_suite(e.arcname)), deps_dir, compiler, cache
+        )
+        deps = (*deps, *suites)
         code, failed_code = _with_pyc(code, TASK_ROOT, compiler, cache)
         # Only the runtime package is imported; start.py runs as a script.
         package = tuple(e for e in runtime if e.arcname.startswith(RUNTIME_PACKAGE + "/"))
@@ -283,6 +291,14 @@ def code_entries(project: Project) -> tuple[ZipEntry, ...]:
         path = project.root / rel
         out.append(ZipEntry(str(name), source=path, executable=os.access(path, os.X_OK)))
     return tuple(out)
+
+
+def _in_test_suite(arcname: str) -> bool:
+    """A file inside a distribution's test package (`pkg/tests/...`), by --slim's rule."""
+    parts = PurePosixPath(arcname).parts
+    return any(part in TEST_DIRS for part in parts[1:-1]) and not parts[0].endswith(
+        (".dist-info", ".data")
+    )
 
 
 def _is_bytecode(arcname: str) -> bool:
