@@ -167,7 +167,7 @@ def bundle(
         from bundler import embed
 
         report(f"embedding Python from {options.embed_python}")
-        embedded = embed.embed(options.embed_python, target)
+        embedded = embed.embed(options.embed_python, target, cache)
         if glibc := embedded.glibc_warning(target):
             warnings.append(glibc)
 

@@ -27,6 +27,7 @@ are read from their symbol versions and compared with the target's ceiling.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ from pathlib import Path, PurePosixPath
 
 from bundler import interpreters
 from bundler.archive import ZipEntry
+from bundler.cache import Cache
 from bundler.errors import UsageError
 from bundler.target import Target
 
@@ -173,8 +175,12 @@ def keep(rel: PurePosixPath, minor: str) -> bool:
     return not (inner[0] == "lib-dynload" and _DROP_DYNLOAD.match(name))
 
 
-def embed(path: Path, target: Target) -> EmbeddedPython:
-    """The trimmed installation of `path` as layer entries under `lambundle/python/`."""
+def embed(path: Path, target: Target, cache: Cache | None = None) -> EmbeddedPython:
+    """The trimmed installation of `path` as layer entries under `lambundle/python/`.
+
+    With a `cache`, each processed (stripped, RUNPATH-rewritten) binary is kept by its
+    path, size and mtime, so a rebuild runs no `strip` and hashes no binaries.
+    """
     prefix, version = resolve(path, target.python)
     minor = target.python
     exe = next(
@@ -201,19 +207,54 @@ def embed(path: Path, target: Target) -> EmbeddedPython:
         arcname = f"{EMBED_ROOT}/{rel_name}"
         executable = rel_name == "bin/python3" or bool(source.stat().st_mode & 0o111)
         if rel_name == "bin/python3" or rel_name.endswith(".so") or ".so." in rel_name:
-            data = source.read_bytes()
-            need = glibc_needed(data)
+            processed, need, was_patched = _binary(source, prefix, rel_name, strip, cache)
             if need is not None and (newest is None or need > newest):
                 newest = need
-            stripped = strip_debug(data, strip)
-            new = patch_runpath(stripped, str(prefix), PurePosixPath(rel_name))
-            if new is not None:
+            if was_patched:
                 patched.append(arcname)
-            if new is not None or stripped is not data:
-                entries.append(ZipEntry(arcname, data=new or stripped, executable=executable))
-                continue
+            if isinstance(processed, Path):
+                entries.append(ZipEntry(arcname, source=processed, executable=executable))
+            else:
+                entries.append(ZipEntry(arcname, data=processed, executable=executable))
+            continue
         entries.append(ZipEntry(arcname, source=source, executable=executable))
     return EmbeddedPython(prefix, version, tuple(entries), newest, tuple(patched), exe)
+
+
+def _process(data: bytes, prefix: Path, rel: str, strip: str | None) -> tuple[bytes, bool]:
+    stripped = strip_debug(data, strip)
+    new = patch_runpath(stripped, str(prefix), PurePosixPath(rel))
+    return (new if new is not None else stripped), new is not None
+
+
+def _binary(
+    source: Path, prefix: Path, rel: str, strip: str | None, cache: Cache | None
+) -> tuple[bytes | Path, tuple[int, int] | None, bool]:
+    """(processed bytes or a cached file of them, glibc needed, RUNPATH rewritten)."""
+    if cache is None:
+        data = source.read_bytes()
+        processed, patched = _process(data, prefix, rel, strip)
+        return processed, glibc_needed(data), patched
+    st = source.stat()
+    key = Cache.key(
+        "embed-binary-v1", str(source), str(st.st_size), str(st.st_mtime_ns), str(prefix),
+        rel, strip or "",
+    )  # fmt: skip
+    entry = cache.dir("embed", key)
+    if entry is None:
+
+        def build(tmp: Path) -> None:
+            data = source.read_bytes()
+            processed, patched = _process(data, prefix, rel, strip)
+            (tmp / "file").write_bytes(processed)
+            need = glibc_needed(data)
+            meta = {"glibc": list(need) if need else None, "patched": patched}
+            (tmp / "meta.json").write_text(json.dumps(meta))
+
+        entry = cache.put_dir("embed", key, build)
+    meta = json.loads((entry / "meta.json").read_text())
+    need = (int(meta["glibc"][0]), int(meta["glibc"][1])) if meta["glibc"] else None
+    return entry / "file", need, bool(meta["patched"])
 
 
 def strip_debug(data: bytes, strip: str | None) -> bytes:

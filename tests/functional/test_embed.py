@@ -197,3 +197,15 @@ def test_the_embedded_interpreter_runs_the_function_in_the_sandbox(
     if hide_local:
         # Nothing at /var/lang: libpython comes from the layer (the rewritten RUNPATH).
         assert got["libpython"] == [f"{opt}/lib/libpython3.12.so.1.0"]
+
+
+@needs_312
+def test_an_interpreter_and_its_prefix_name_the_same_installation(tmp_path: Path) -> None:
+    from bundler import embed
+
+    assert PY312 is not None
+    by_exe = embed.resolve(PY312.path, "3.12")
+    assert embed.resolve(PY312.prefix, "3.12") == by_exe
+    assert by_exe == (PY312.prefix.resolve(), PY312.version)
+    with pytest.raises(embed.UsageError, match="not a working Python"):
+        embed.resolve(tmp_path, "3.12")
