@@ -53,6 +53,19 @@ _SIGNAL_NAMES: dict[int, str] = {
     int(signal.SIGINT): "interrupt",
 }
 
+# Names Lambda sets itself and refuses in a function's configuration
+# (configuration-envvars.html#configuration-envvars-runtime).
+RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+# Lambda's limit on a function's environment variables, all keys and values together.
+ENV_LIMIT_BYTES = 4096
+
 _bwrap_checked: dict[str, str | None] = {}
 
 
@@ -221,6 +234,7 @@ class Sandbox:
                 f"{host_arch()} to run it here."
             )
             raise SandboxError(msg)
+        self._check_configuration(manifest)
         self._choose_isolation()
         self._find_interpreter()
         self._work = self._work_arg or Path(tempfile.mkdtemp(prefix="lambundle-sandbox-"))
@@ -245,6 +259,22 @@ class Sandbox:
         # spawned it ends: spawn from one thread that lives as long as the sandbox, not
         # from whichever thread invokes (serve invokes from short-lived request threads).
         self._spawner = concurrent.futures.ThreadPoolExecutor(1, "lambundle-spawn")
+
+    def _check_configuration(self, manifest: Manifest) -> None:
+        """Warn about environment settings AWS would refuse; they still apply here."""
+        configured = {**manifest.environment, **self.user_env}
+        reserved = sorted(k for k in configured if k in RESERVED_ENV)
+        if reserved:
+            self.warnings.append(
+                f"{', '.join(reserved)}: reserved by Lambda, which refuses to deploy a "
+                "function that sets them; applied here anyway."
+            )
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in configured.items())
+        if size > ENV_LIMIT_BYTES:
+            self.warnings.append(
+                f"The function's environment variables take {size} bytes; Lambda allows "
+                f"{ENV_LIMIT_BYTES} in total and would refuse the configuration."
+            )
 
     def _choose_isolation(self) -> None:
         if self._isolate is False:

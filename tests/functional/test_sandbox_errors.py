@@ -130,3 +130,15 @@ def test_bootstrap_that_cannot_execute_is_invalid_entrypoint(tmp_path: Path) -> 
         f"{bootstrap}: no such file or directory",
         "errorType": "Runtime.InvalidEntrypoint",
     }
+
+
+@needs_python("3.12")
+def test_configuration_lambda_would_refuse_is_warned_about(tmp_path: Path) -> None:
+    bundle = make_bundle(
+        tmp_path, APP, "app.handler", lambundle=False, env={"AWS_REGION": "eu-west-1"}
+    )
+    with Sandbox(bundle, isolate=False, env={"BIG": "x" * 5000, "_HANDLER": "x.y"}) as sb:
+        assert any(
+            w.startswith("AWS_REGION, _HANDLER: reserved by Lambda") for w in sb.warnings
+        )
+        assert any("Lambda allows 4096" in w for w in sb.warnings)
