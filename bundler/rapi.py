@@ -131,7 +131,10 @@ class RuntimeAPI:
         self._cond = threading.Condition()
         self._generation = 0
         self._state = "init"
-        self._polling = False
+        self._polling = 0
+        # How many runtime workers may wait in /next at once: 1 on-demand; N with
+        # AWS_LAMBDA_MAX_CONCURRENCY on Lambda Managed Instances (reference §1.10).
+        self.max_pollers = 1
         self._pending: Invocation | None = None
         self._current: Invocation | None = None
         self._handed_at: float | None = None
@@ -180,7 +183,7 @@ class RuntimeAPI:
         with self._cond:
             self._generation += 1
             self._state = "init"
-            self._polling = False
+            self._polling = 0
             self._pending = None
             self._current = None
             self._handed_at = None
@@ -220,10 +223,12 @@ class RuntimeAPI:
                 self._cond.wait(left)
             return self._handed_at
 
-    def wait_polling(self, timeout: float | None) -> bool:
-        """Wait until the runtime is parked in `/next` (init done, ready for an event)."""
+    def wait_polling(self, timeout: float | None, count: int = 1) -> bool:
+        """Wait until `count` runtime workers are parked in `/next` (ready for events)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._polling or self._closed, timeout)
+            return self._cond.wait_for(
+                lambda: self._polling >= count or self._closed, timeout
+            )
 
     def wait_outcome(self, timeout: float | None) -> Outcome | None:
         """Wait for the outcome of the offered invocation; None on timeout."""
@@ -268,12 +273,15 @@ class RuntimeAPI:
     def _next(self) -> Invocation:
         with self._cond:
             generation = self._generation
-            if self._state in ("failed", "invoking") or self._polling:
+            if self._state == "failed" or self._polling >= self.max_pollers:
                 raise _invalid_state()
+            if self._state == "invoking" and self.max_pollers == 1:
+                raise _invalid_state()  # on-demand: answer the event before the next
             if self.first_next_at is None:
                 self.first_next_at = time.monotonic()
-            self._state = "idle"
-            self._polling = True
+            if self._state != "invoking":
+                self._state = "idle"
+            self._polling += 1
             self._cond.notify_all()
             try:
                 while self._pending is None or self._outcome is not None:
@@ -287,7 +295,7 @@ class RuntimeAPI:
                     self._cond.wait()
             finally:
                 if generation == self._generation:
-                    self._polling = False
+                    self._polling -= 1
             invocation = self._pending
             self._pending = None
             self._current = invocation

@@ -212,6 +212,9 @@ class Sandbox:
         self._lock = threading.Lock()
         self._spawner: concurrent.futures.ThreadPoolExecutor | None = None
         self._log_split: int | None = None
+        # > 0 with AWS_LAMBDA_MAX_CONCURRENCY: Lambda Managed Instances, several workers
+        # may wait in /next (invokes still run one at a time here).
+        self._max_concurrency = 0
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -254,6 +257,7 @@ class Sandbox:
             raise
         self._api = RuntimeAPI()
         self._api.on_hand_out = self._mark_hand_out
+        self._api.max_pollers = max(1, self._max_concurrency)
         self._api.start()
         # bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that
         # spawned it ends: spawn from one thread that lives as long as the sandbox, not
@@ -263,6 +267,12 @@ class Sandbox:
     def _check_configuration(self, manifest: Manifest) -> None:
         """Warn about environment settings AWS would refuse; they still apply here."""
         configured = {**manifest.environment, **self.user_env}
+        raw = configured.get("AWS_LAMBDA_MAX_CONCURRENCY")
+        if raw is not None:
+            if not raw.isdigit() or int(raw) < 1:
+                msg = f"AWS_LAMBDA_MAX_CONCURRENCY={raw!r} must be a whole number >= 1."
+                raise UsageError(msg)
+            self._max_concurrency = int(raw)
         reserved = sorted(k for k in configured if k in RESERVED_ENV)
         if reserved:
             self.warnings.append(
@@ -422,6 +432,10 @@ class Sandbox:
             ),
             "TZ": ":UTC",
         }
+        if self._max_concurrency:
+            # What Lambda sets on Managed Instances (reference §1.10, §2.1).
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
+            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
         for extra in (self.manifest.environment, self.user_env):
             env.update({k: p(v) for k, v in extra.items()})
         return env
@@ -472,6 +486,12 @@ class Sandbox:
         return [*argv, "--", entry]
 
     # -- the process -----------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float | None, workers: int = 1) -> bool:
+        """Wait until `workers` runtime workers wait in /next; False on timeout."""
+        if self._api is None or not self.running:
+            return False
+        return self._api.wait_polling(timeout, count=workers)
 
     @property
     def running(self) -> bool:

@@ -496,3 +496,27 @@ def test_tmp_is_private_and_lives_as_long_as_the_environment(sandboxes: SandboxF
     assert sb.invoke(b"{}").json() is True  # warm: same /tmp
     sb.invoke(b'{"exit": true}')
     assert sb.invoke(b"{}").json() is False  # a new environment has a fresh /tmp
+
+
+def test_managed_instances_workers_all_poll(sandboxes: SandboxFactory) -> None:
+    # awslambdaric starts AWS_LAMBDA_MAX_CONCURRENCY worker processes, each polling /next;
+    # on Managed Instances none of them is refused.
+    files = app(
+        """
+        import os
+
+        def handler(event, context):
+            return [os.getpid(), os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"]]
+        """
+    )
+    sb = sandboxes(
+        files, "app.handler", lambundle=False, env={"AWS_LAMBDA_MAX_CONCURRENCY": "3"}
+    )
+    first = sb.invoke(b"{}")
+    assert first.function_error is None, first.logs
+    assert first.json()[1] == "lambda-managed-instances"
+    assert sb.wait_ready(30, workers=3)
+    results = [sb.invoke(b"{}") for _ in range(6)]
+    assert [r.function_error for r in results] == [None] * 6
+    assert not any(r.timings.cold for r in results)
+    assert sb.wait_ready(30, workers=3)  # every worker is back in /next
