@@ -439,9 +439,14 @@ def markdown(data: dict[str, Any]) -> str:
     for r in data["results"]:
         t = r["targets"]
         marks = ", ".join(f"{k} {'pass' if v else 'MISS'}" for k, v in t.items())
+        lb, al = r["lambundle"], r["aws_lambda_builders"]
+        baseline_pyc = al["bytecode"]["pyc_bytes"] if al["bytecode"]["usable"] else 0
+        allowed = al["unzipped_bytes"] + max(lb["function_pyc_bytes"] - baseline_pyc, 0)
+        excess = lb["unzipped_bytes"] - allowed
         lines.append(
             f"- {r['set']}: {marks}; size / (albs + missing bytecode) = "
-            f"{r['ratios']['size_vs_baseline_plus_bytecode']:.2f}"
+            f"{r['ratios']['size_vs_baseline_plus_bytecode']:.2f} "
+            f"({'+' if excess > 0 else ''}{excess:,} bytes)"
         )
     lines += [
         "",
@@ -463,7 +468,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="x86_64")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--render", action="store_true", help="Only rewrite build.md from build.json."
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        data = json.loads((args.results / "build.json").read_text())
+        (args.results / "build.md").write_text(markdown(data))
+        return 0
 
     names = [n for n in args.sets.split(",") if n]
     unknown = set(names) - set(SETS)
