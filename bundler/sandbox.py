@@ -18,6 +18,7 @@ import datetime
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -67,6 +68,7 @@ RESERVED_ENV = frozenset({
 ENV_LIMIT_BYTES = 4096
 
 _bwrap_checked: dict[str, str | None] = {}
+_BWRAP_EXEC_FAILED = re.compile(r"bwrap: execvp (\S+): ([^\n]+)\n?\Z")
 
 
 def bwrap_problem() -> str | None:
@@ -538,13 +540,33 @@ class Sandbox:
         if api is None:
             return
         request_id = api.current_request_id()
-        api.fail(
-            platform_error(
-                "Runtime.ExitError",
-                f"RequestId: {request_id} Error: {self._exit_reason(status)}",
-            ),
-            generation,
-        )
+        unexecutable = self._exec_failure() if self.isolated and status == 1 else None
+        if unexecutable is not None:
+            # bwrap could not exec the entry point (bad shebang, CRLF line endings): what
+            # Lambda reports when its own fork/exec fails.
+            outcome = platform_error(
+                "Runtime.InvalidEntrypoint", f"RequestId: {request_id} Error: {unexecutable}"
+            )
+        else:
+            outcome = platform_error(
+                "Runtime.ExitError", f"RequestId: {request_id} Error: {self._exit_reason(status)}"
+            )
+        api.fail(outcome, generation)
+
+    def _exec_failure(self) -> str | None:
+        """`fork/exec PATH: reason` if bwrap's last words were that it could not exec."""
+        if self._log_path is None:
+            return None
+        try:
+            with open(self._log_path, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - 1024))
+                tail = f.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        found = _BWRAP_EXEC_FAILED.search(tail)
+        if found is None:
+            return None
+        return f"fork/exec {found.group(1)}: {found.group(2).strip().lower()}"
 
     def _exit_reason(self, status: int) -> str:
         if status == 0:

@@ -520,3 +520,17 @@ def test_managed_instances_workers_all_poll(sandboxes: SandboxFactory) -> None:
     assert [r.function_error for r in results] == [None] * 6
     assert not any(r.timings.cold for r in results)
     assert sb.wait_ready(30, workers=3)  # every worker is back in /next
+
+
+def test_bootstrap_with_crlf_shebang_is_invalid_entrypoint(sandboxes: SandboxFactory) -> None:
+    # Written on Windows: "#!/bin/sh\r" names an interpreter that does not exist.
+    sb = sandboxes(
+        {"bootstrap": "#!/bin/sh\r\necho hi\r\n"}, "h.h", runtime="provided.al2023",
+        lambundle=False,
+    )
+    result = sb.invoke(b"{}")
+    assert result.error == {
+        "errorMessage": f"RequestId: {result.request_id} Error: fork/exec "
+        "/var/task/bootstrap: no such file or directory",
+        "errorType": "Runtime.InvalidEntrypoint",
+    }
