@@ -318,6 +318,7 @@ def serve_command(
             sb, port, on_result=lambda r: click.echo(r.logs, err=True, nl=False)
         )
         click.echo(f"lambundle: serving {bundle_dir} on {endpoint.url} (Ctrl-C stops)", err=True)
+        click.echo(f"  try: curl -XPOST {endpoint.url} -d '{{}}'", err=True)
         try:
             endpoint.serve_forever()
         except KeyboardInterrupt:
