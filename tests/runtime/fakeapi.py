@@ -206,7 +206,8 @@ def stop(proc: subprocess.Popen) -> str:
         os.killpg(proc.pid, 9)  # the group start() created for this runtime
     if proc.poll() is None:
         proc.kill()
-    return proc.communicate()[0].decode("utf-8", "replace")
+    # A bounded wait: a worker that escaped the group would hold stdout open forever.
+    return proc.communicate(timeout=30)[0].decode("utf-8", "replace")
 
 
 @dataclass
