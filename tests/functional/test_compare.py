@@ -168,3 +168,16 @@ def test_png_plot_through_rsvg_convert(tmp_path):
     ])  # fmt: skip
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unsandboxed_runs_say_so_under_the_table(tmp_path):
+    json_file = tmp_path / "r.json"
+    code, out, err = run([
+        "compare", str(HELLO), "--strategies", "vendored", "--cold", "1", "--warm", "1",
+        "--no-importtime", "--no-sandbox", "--json", str(json_file),
+    ])  # fmt: skip
+    assert code == 0, err
+    assert "note: Running unsandboxed" in out
+    report = json.loads(json_file.read_text())
+    assert [v["name"] for v in report["variants"]] == ["vendored", "baseline"]
+    assert any("unsandboxed" in note for note in report["notes"])
