@@ -529,7 +529,8 @@ def plot_svg(result: dict[str, Any]) -> str:
     settings = result.get("settings") or {}
     subtitle = (
         f"{settings.get('src', '')}: {settings.get('cold')} cold starts per variant, "
-        f"interleaved; {m.get('cpu', '')}, {m.get('cores', '')} cores"
+        f"interleaved, extracted in {settings.get('layout_dir', '?')}; "
+        f"{m.get('cpu', '')}, {m.get('cores', '')} cores"
     )
     return cold_start_svg(
         rows,
