@@ -288,16 +288,21 @@ def bench_set(
         caches_lb = base / f"caches-lb-{i}"
         caches_al = base / f"caches-albs-{i}"
         env_lb, env_al = fresh_env(caches_lb, py), fresh_env(caches_al, py)
-        print(f"[{name}] round {i + 1}: lambundle cold", file=sys.stderr)
-        lb_cold.append(lambundle_build(src, base / "lb-out", env_lb, args.python, args.arch))
-        print(f"[{name}] round {i + 1}: lambundle warm", file=sys.stderr)
-        lb_warm.append(lambundle_build(src, base / "lb-out", env_lb, args.python, args.arch))
-        print(f"[{name}] round {i + 1}: aws-lambda-builders cold", file=sys.stderr)
-        t, artifacts = albs_build(venv_python, src, base / "albs", env_al, args.python, args.arch)
-        al_cold.append(t)
-        print(f"[{name}] round {i + 1}: aws-lambda-builders warm", file=sys.stderr)
-        t, artifacts = albs_build(venv_python, src, base / "albs", env_al, args.python, args.arch)
-        al_warm.append(t)
+        # Whoever downloads first may warm a proxy in front of the index for the other:
+        # the builders take turns going first.
+        order = ("lambundle", "albs") if i % 2 == 0 else ("albs", "lambundle")
+        for who in order:
+            print(f"[{name}] round {i + 1}: {who} cold, then warm", file=sys.stderr)
+            if who == "lambundle":
+                lb_out = base / "lb-out"
+                lb_cold.append(lambundle_build(src, lb_out, env_lb, args.python, args.arch))
+                lb_warm.append(lambundle_build(src, lb_out, env_lb, args.python, args.arch))
+            else:
+                al_work = base / "albs"
+                t, _ = albs_build(venv_python, src, al_work, env_al, args.python, args.arch)
+                al_cold.append(t)
+                t, artifacts = albs_build(venv_python, src, al_work, env_al, args.python, args.arch)
+                al_warm.append(t)
     lambundle_build(src, base / "lb-slim", env_lb, args.python, args.arch, slim=True)
     albs_zip = base / "albs.zip"
     # `sam build` leaves a directory; `sam deploy` zips it later. lambundle's times include
