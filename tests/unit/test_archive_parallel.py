@@ -1,0 +1,51 @@
+"""The parallel zip writer lays out exactly the bytes zipfile does."""
+
+from __future__ import annotations
+
+import os
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bundler import archive
+from bundler.archive import ZipEntry
+
+
+def entries(tmp_path: Path) -> list[ZipEntry]:
+    rng = random.Random(7)
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(rng.getrandbits(8) for _ in range(300_000)) + b"a" * 500_000)
+    out = [
+        ZipEntry("pkg/__init__.py", data=b"x = 1\n" * 1000),
+        ZipEntry("pkg/empty.py", data=b""),
+        ZipEntry("pkg/big.bin", source=big),
+        ZipEntry("bootstrap", data=b"#!/bin/sh\nexec true\n", executable=True),
+        ZipEntry("données/ünïcode.txt", data="héllo".encode()),
+    ]
+    # More members than one batch, so batches follow each other.
+    out += [ZipEntry(f"many/m{i:03}.py", data=os.urandom(i)) for i in range(150)]
+    return out
+
+
+def test_same_bytes_as_zipfile(tmp_path: Path) -> None:
+    ordered = sorted(entries(tmp_path), key=lambda e: e.arcname)
+    archive._write_zip_parallel(tmp_path / "parallel.zip", ordered)
+    archive._write_zip_serial(tmp_path / "serial.zip", {e.arcname: e for e in ordered})
+    assert (tmp_path / "parallel.zip").read_bytes() == (tmp_path / "serial.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "parallel.zip") as zf:
+        assert zf.testzip() is None
+        assert zf.read("données/ünïcode.txt") == "héllo".encode()
+        assert (zf.getinfo("bootstrap").external_attr >> 16) & 0o777 == 0o755
+
+
+def test_what_would_need_zip64_goes_through_zipfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive, "_ZIP64_SIZE", 1000)  # every archive is "too big" now
+    items = entries(tmp_path)
+    archive.write_zip(tmp_path / "out.zip", items)
+    archive._write_zip_serial(tmp_path / "serial.zip", {e.arcname: e for e in items})
+    assert (tmp_path / "out.zip").read_bytes() == (tmp_path / "serial.zip").read_bytes()
+    assert not (tmp_path / "out.zip.part").exists()
