@@ -393,7 +393,14 @@ def _install_with_docker(
     """
     from packaging.utils import canonicalize_name
 
-    from bundler.wheels import NoWheelError, describe, fetch, install_wheel, wheel_rank
+    from bundler.wheels import (
+        NoWheelError,
+        describe,
+        fetch,
+        install_wheel,
+        install_wheels,
+        wheel_rank,
+    )
 
     pins: dict[str, Pin] = {canonicalize_name(p.name): p for p in lock.pins}
     to_build: set[str] = set()
@@ -413,10 +420,9 @@ def _install_with_docker(
         report(f"building {', '.join(sorted(to_build))} from source in Docker")
         wheels.update(dk.wheels_for(runner, target, [pins[n] for n in sorted(to_build)], cache))
     dest.mkdir(parents=True, exist_ok=True)
-    installed = []
     for name in sorted(pins):
         report(f"Installing {pins[name].name} {pins[name].version} ({wheels[name].name})")
-        installed.append(install_wheel(wheels[name], dest))
+    installed = install_wheels([wheels[name] for name in sorted(pins)], dest)
     for wheel in project.local_wheels:
         if wheel_rank(wheel.name, target) is None:
             msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."

@@ -16,18 +16,20 @@ cache. Wheels are cached by sha256; a cached wheel whose bytes no longer match i
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import csv
 import dataclasses
 import hashlib
 import io
 import json
+import os
 import shlex
 import stat
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -314,11 +316,12 @@ def install(
     say = report or (lambda _msg: None)
     wheels = fetch(lock.pins, target, cache=cache, report=report)
     dest.mkdir(parents=True, exist_ok=True)
-    out: list[Distribution] = []
+    ordered = []
     for pin in sorted(lock.pins, key=lambda p: canonicalize_name(p.name)):
         wheel = wheels[canonicalize_name(pin.name)]
         say(f"Installing {pin.name} {pin.version} ({wheel.name})")
-        out.append(install_wheel(wheel, dest))
+        ordered.append(wheel)
+    out = install_wheels(ordered, dest)
     for wheel in local_wheels:
         if wheel_rank(wheel.name, target) is None:
             msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
@@ -326,6 +329,35 @@ def install(
         say(f"Installing {wheel.name} (the function's own package)")
         out.append(install_wheel(Path(wheel), dest))
     return sorted(out, key=lambda d: canonicalize_name(d.name))
+
+
+def install_wheels(wheels: Sequence[Path], dest: Path) -> list[Distribution]:
+    """`install_wheel` for each wheel, in order; at once on every CPU when no two wheels
+    write the same path (then order cannot matter), one after another otherwise."""
+    if len(wheels) > 1 and not _overlapping(wheels):
+        workers = min(len(wheels), os.cpu_count() or 1)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda wheel: install_wheel(wheel, dest), wheels))
+    return [install_wheel(wheel, dest) for wheel in wheels]
+
+
+def _overlapping(wheels: Sequence[Path]) -> bool:
+    """True if two wheels would write the same file (or a file where another has a dir)."""
+    files: set[str] = set()
+    dirs: set[str] = set()
+    for wheel in wheels:
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                plan = _plan_members(zf, wheel.name)
+        except (OSError, zipfile.BadZipFile, WheelError):
+            return True  # install_wheel reports it, one wheel at a time
+        names = {name for _, name in plan if name is not None}
+        parents = {str(parent) for name in names for parent in PurePosixPath(name).parents}
+        if names & (files | dirs) or parents & files:
+            return True
+        files |= names
+        dirs |= parents
+    return False
 
 
 def install_wheel(wheel: Path, dest: Path) -> Distribution:
