@@ -76,7 +76,7 @@ def cold_ms(sb: Sandbox) -> float:
     sb.stop()
     result = sb.invoke(b"{}")
     if result.error:
-        raise SystemExit(f"the function failed: {result.error}")
+        raise SystemExit(f"the function failed: {result.error}\n{result.logs}")
     init = result.timings.init_s
     assert init is not None
     return init * 1000
