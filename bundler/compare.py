@@ -511,7 +511,11 @@ def compare(
         runner = SandboxRunner(event=event, isolate=isolate, layout_dir=layout_dir)
         result = run_compare(options, builder, runner, report=report)
     result["machine"] = machine()
-    result["settings"]["layout_dir"] = str(layout_dir or tempfile.gettempdir())
+    from bundler.sandbox import layout_root
+
+    result["settings"]["layout_dir"] = str(
+        layout_dir or layout_root(0) or tempfile.gettempdir()
+    )
     if not result["variants"]:
         reasons = "; ".join(f"{f['variant']}: {f['error'].splitlines()[0]}"
                             for f in result["failures"][:4])  # fmt: skip
