@@ -355,7 +355,8 @@ def _csv(value: str) -> tuple[str, ...]:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Keep the built bundles here [default: a temporary directory].")
 @click.option("--layout-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Where each sandbox extracts the bundle [default: /dev/shm when it has room, else the temp dir].")
+              help="Where each sandbox extracts the bundle "
+              "[default: /dev/shm when it has room, else the temp dir].")
 @click.option("--no-importtime", is_flag=True, help="Skip the per-import breakdown.")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
 def compare_command(
