@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -249,21 +250,31 @@ def lock_command(
         click.echo(found.text, nl=False)
 
 
+def _sandbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that runs a bundle, so they mean the same everywhere."""
+    for option in reversed([
+        click.option("--env", "env_pairs", multiple=True, metavar="K=V",
+                     help="Set a function environment variable (repeatable)."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0,
+                     show_default=True, help="Function timeout in seconds."),
+        click.option("--memory", type=click.IntRange(min=128, max=10240), default=128,
+                     show_default=True, help="Memory size in MB (reported, not enforced)."),
+        click.option("--interpreter", type=click.Path(path_type=Path), default=None,
+                     help="The Python to mount at /var/lang "
+                     "[default: found on PATH, pyenv or uv]."),
+        click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @cli.command("invoke")
 @click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
 @click.option("--event", type=click.File("rb"), default=None,
               help="File holding the event, or - for standard input [default: {}].")
 @click.option("--content-type", default="application/json", show_default=True,
               help="Content type of the event.")
-@click.option("--env", "env_pairs", multiple=True, metavar="K=V",
-              help="Set a function environment variable (repeatable).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
-              help="Function timeout in seconds.")
-@click.option("--memory", type=click.IntRange(min=128, max=10240), default=128,
-              show_default=True, help="Memory size in MB (reported, not enforced).")
-@click.option("--interpreter", type=click.Path(path_type=Path), default=None,
-              help="The Python to mount at /var/lang [default: found on PATH, pyenv or uv].")
-@click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
+@_sandbox_options
 def invoke_command(
     bundle_dir: Path, event: Any, content_type: str, env_pairs: tuple[str, ...],
     timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool,
@@ -291,15 +302,7 @@ def invoke_command(
 @click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=9000, show_default=True,
               help="Port on 127.0.0.1 for the invoke endpoint.")
-@click.option("--env", "env_pairs", multiple=True, metavar="K=V",
-              help="Set a function environment variable (repeatable).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
-              help="Function timeout in seconds.")
-@click.option("--memory", type=click.IntRange(min=128, max=10240), default=128,
-              show_default=True, help="Memory size in MB (reported, not enforced).")
-@click.option("--interpreter", type=click.Path(path_type=Path), default=None,
-              help="The Python to mount at /var/lang [default: found on PATH, pyenv or uv].")
-@click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
+@_sandbox_options
 def serve_command(
     bundle_dir: Path, port: int, env_pairs: tuple[str, ...], timeout: float, memory: int,
     interpreter: Path | None, no_sandbox: bool,
