@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bundler.cache import default_root
 from bundler.errors import SandboxError
 from bundler.target import Target
 
@@ -26,8 +27,8 @@ _COMPLETE = ".lambundle-complete"
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lambundle" / "managed"
+    """Under lambundle's one cache root, so LAMBUNDLE_CACHE_DIR moves this too."""
+    return default_root() / "managed"
 
 
 def start_script(python: str, bootstrap_py: str, minor: str) -> str:
