@@ -21,7 +21,7 @@ from bundler import manifest
 from bundler.archive import ZipEntry, entries_from_tree, write_zip
 from bundler.build import check_out, code_entries, unzipped_size
 from bundler.cache import Cache
-from bundler.errors import BundlerError, LockError, UsageError
+from bundler.errors import BundlerError, LockError, UsageError, output_tail
 from bundler.manifest import Manifest
 from bundler.project import Project, load_project
 from bundler.target import Target
@@ -57,7 +57,7 @@ def _pip(cmd: list[str], what: str) -> None:
         msg = f"Could not run pip for the baseline ({exc}); is pip installed in this Python?"
         raise BundlerError(msg) from None
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        tail = output_tail(proc, 8)
         msg = (
             f"pip install --target of {what} failed for the baseline:\n{tail}\n"
             "The baseline installs the same lock as the strategies; check the network "

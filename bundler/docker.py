@@ -19,7 +19,7 @@ from typing import Protocol
 
 from bundler.archive import ZipEntry
 from bundler.cache import Cache
-from bundler.errors import BundlerError, UsageError
+from bundler.errors import BundlerError, UsageError, output_tail
 from bundler.lock import Pin
 from bundler.target import Target
 
@@ -117,7 +117,7 @@ def run_argv(
 
 def _check(result: subprocess.CompletedProcess[str], what: str) -> None:
     if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        tail = output_tail(result, 15)
         msg = f"{what} failed in Docker (exit {result.returncode}):\n{tail}"
         raise DockerError(msg)
 

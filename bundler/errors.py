@@ -7,6 +7,8 @@ file or package, and what to do about it.
 
 from __future__ import annotations
 
+import subprocess
+
 # Exit codes, defined once. 2 is click's usage-error code; keep bad input on it too.
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -53,3 +55,8 @@ class SandboxError(BundlerError):
     """The local sandbox could not start or run the function."""
 
     exit_code = EXIT_SANDBOX
+
+
+def output_tail(proc: subprocess.CompletedProcess[str], lines: int) -> str:
+    """The last `lines` lines a failed tool printed (stderr, else stdout), for a message."""
+    return "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-lines:])

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from bundler.cache import default_root
-from bundler.errors import SandboxError
+from bundler.errors import SandboxError, output_tail
 from bundler.target import Target
 
 AWSLAMBDARIC_VERSION = "4.2.2"
@@ -144,7 +144,7 @@ def runtime_dir(target: Target, *, compile_with: Path | None = None,
         raise SandboxError(msg) from None
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        tail = output_tail(proc, 5)
         msg = (
             f"Could not install awslambdaric {AWSLAMBDARIC_VERSION} for python{target.python} "
             f"({target.arch}) to emulate the managed runtime:\n{tail}\n"

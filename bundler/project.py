@@ -30,7 +30,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from bundler.cache import Cache
-from bundler.errors import ProjectError
+from bundler.errors import ProjectError, output_tail
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -386,7 +386,7 @@ def build_wheel(
                     check=False,
                 )
             if proc.returncode != 0:
-                tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+                tail = output_tail(proc, 15)
                 msg = (
                     f"Building the wheel of {root} with 'python -m build' failed:\n{tail}\n"
                     "Fix pyproject.toml, or remove its [build-system] table to ship the "
