@@ -27,6 +27,25 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+# Options several commands share, declared once so a flag means the same everywhere.
+_python_option = click.option(
+    "--python", "python", default="3.12", show_default=True, help="Target CPython."
+)
+_runtime_option = click.option(
+    "--runtime", default="", help="python3.X (default) or provided.al2023."
+)
+_handler_option = click.option(
+    "--handler", help="module.function, script.py, module:function or an expression."
+)
+_resolver_option = click.option(
+    "--resolver",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "uv", "pip-tools"]),
+    help="auto is uv when installed, else pip-tools.",
+)
+
+
 @cli.command("bundle")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option(
@@ -35,10 +54,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     type=click.Choice(["fat-layer", "vendored", "pinned"]),
     help="How dependencies ship: in one fat layer, vendored in the function, or pinned in /opt.",
 )
-@click.option("--handler", help="module.function, script.py, module:function or an expression.")
-@click.option("--python", "python", default="3.12", show_default=True, help="Target CPython.")
+@_handler_option
+@_python_option
 @click.option("--arch", default="x86_64", show_default=True, help="x86_64 or arm64.")
-@click.option("--runtime", default="", help="python3.X (default) or provided.al2023.")
+@_runtime_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -56,7 +75,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     type=click.Path(path_type=Path),
     help="A CPython of the target version, to compile and verify with.",
 )
-@click.option("--resolver", default="auto", show_default=True, help="auto, uv or pip-tools.")
+@_resolver_option
 @click.option(
     "--docker",
     is_flag=True,
@@ -175,16 +194,10 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
 
 @cli.command("lock")
 @click.argument("src", type=click.Path(path_type=Path))
-@click.option("--python", "python", default="3.12", show_default=True, help="Target CPython.")
+@_python_option
 @click.option("--arch", default="x86_64", show_default=True, help="x86_64 or arm64.")
-@click.option("--runtime", default="", help="python3.X (default) or provided.al2023.")
-@click.option(
-    "--resolver",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "uv", "pip-tools"]),
-    help="auto is uv when installed, else pip-tools.",
-)
+@_runtime_option
+@_resolver_option
 @click.option("--refresh", is_flag=True, help="Resolve again instead of reusing the cached lock.")
 @click.option(
     "--docker",
@@ -349,10 +362,10 @@ def _csv(value: str) -> tuple[str, ...]:
               help="Write the report with every raw sample to this file.")
 @click.option("--plot", "plot_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the cold-start picture (.svg, or .png with rsvg-convert).")
-@click.option("--python", "python", default="3.12", show_default=True, help="Target CPython.")
+@_python_option
 @click.option("--arch", default="", help="x86_64 or arm64 [default: this machine's].")
-@click.option("--handler", help="module.function, script.py, module:function or an expression.")
-@click.option("--resolver", default="auto", show_default=True, help="auto, uv or pip-tools.")
+@_handler_option
+@_resolver_option
 @click.option("--event", type=click.File("rb"), default=None,
               help="File holding the event to invoke with [default: {}].")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
