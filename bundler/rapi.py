@@ -284,7 +284,10 @@ class RuntimeAPI:
             self._polling += 1
             self._cond.notify_all()
             try:
-                while self._pending is None or self._outcome is not None:
+                # The environment check comes first on every wake-up: a poller of a killed
+                # process may wake only after reset() and the next offer(), and must not
+                # take the new environment's event.
+                while True:
                     if self._closed or generation != self._generation:
                         raise _ApiError(
                             500,
@@ -292,6 +295,8 @@ class RuntimeAPI:
                             "Container error. Non-recoverable state. "
                             "Runtime should exit promptly.",
                         )
+                    if self._pending is not None and self._outcome is None:
+                        break
                     self._cond.wait()
             finally:
                 if generation == self._generation:

@@ -294,3 +294,22 @@ def test_reset_releases_a_parked_next(api: RuntimeAPI, pool: ThreadPoolExecutor)
     status, _, body = polled.result(timeout=10)
     assert status == 500
     assert "Runtime should exit promptly" in json.loads(body)["errorMessage"]
+
+
+def test_a_replaced_environments_poller_never_takes_the_new_event(
+    api: RuntimeAPI, pool: ThreadPoolExecutor
+) -> None:
+    old = Runtime(api.address)
+    parked = pool.submit(old.next)
+    assert api.wait_polling(10)
+    # The cold start of a new environment and its event, before the old poller wakes:
+    # the sandbox kills the old process, but its parked /next is still being served.
+    with api._cond:
+        api.reset()
+        event = Invocation(b'{"new": true}')
+        api.offer(event)
+    status, _, _ = parked.result(timeout=10)
+    assert status == 500, "the old environment's /next must not get the new event"
+    status, headers, body = pool.submit(Runtime(api.address).next).result(timeout=10)
+    assert (status, body) == (200, b'{"new": true}')
+    assert headers["Lambda-Runtime-Aws-Request-Id"] == event.request_id
