@@ -7,6 +7,7 @@ extracts a zip's Unix mode bits, so `bootstrap` and wrappers keep 0755.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import os
@@ -16,6 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from bundler.errors import BundleError, WheelError
 
@@ -33,6 +35,13 @@ class ZipEntry:
     data: bytes | None = None
     source: Path | None = None
     executable: bool = False
+
+    def read_size(self) -> int:
+        """The member's uncompressed size, without reading it."""
+        if self.data is not None:
+            return len(self.data)
+        assert self.source is not None, self.arcname
+        return self.source.stat().st_size
 
     def read(self) -> bytes:
         if self.data is not None:
@@ -62,9 +71,11 @@ def write_zip(path: Path, entries: Iterable[ZipEntry]) -> None:
 
     Members are compressed on every CPU at once (zlib releases the GIL), which is most of
     the time of writing a large layer, and laid out exactly as `zipfile` lays them out
-    (the same bytes as `_write_zip_serial`, which tests hold it to). Archives that would
-    need ZIP64 (over 65,535 members or 4 GiB, far beyond Lambda's limits) go through
-    `zipfile` itself.
+    (the same bytes as `_write_zip_serial` for members under 4 MiB, which tests hold it
+    to); larger members are deflated in fixed 1 MiB pieces on all CPUs, so their bytes
+    differ from zipfile's but still depend only on the content. Archives that would need
+    ZIP64 (over 65,535 members or 4 GiB, far beyond Lambda's limits) go through `zipfile`
+    itself.
     """
     by_name = {check_member_name(e.arcname): e for e in entries}
     tmp = path.with_name(path.name + ".part")
@@ -88,7 +99,14 @@ _UNIX = 3
 _UTF8_FLAG = 0x800
 _ZIP64_COUNT = 0xFFFF
 _ZIP64_SIZE = 0xFFFFFFFF
-_BATCH = 64  # members in flight at once: bounds the memory held by compressed data
+# Members in flight at once, and input bytes: bounds the memory held by compressed data.
+_WINDOW_MEMBERS = 128
+_WINDOW_BYTES = 64 << 20
+# A member this large is deflated in independent chunks (as pigz does), so one large
+# shared object does not keep a single CPU busy while the others wait.
+_SPLIT = 4 << 20
+_CHUNK = 1 << 20
+_WINDOW = 32 << 10  # deflate's history: each chunk is primed with the previous 32 KiB
 
 
 class _NeedsZip64(Exception):
@@ -102,35 +120,97 @@ def _deflate(entry: ZipEntry) -> tuple[int, int, bytes]:
     return zlib.crc32(data), len(data), compressor.compress(data) + compressor.flush()
 
 
+def _deflate_chunk(data: bytes, start: int, end: int) -> bytes:
+    """One piece of a split member's deflate stream.
+
+    Primed with the 32 KiB before it and ended by a sync flush (a final flush for the last
+    piece), the pieces concatenate into one valid stream; the bytes depend only on the
+    data and the fixed chunk size, never on how many CPUs compressed them.
+    """
+    if start:
+        compressor = zlib.compressobj(
+            6, zlib.DEFLATED, -15, zdict=data[max(0, start - _WINDOW) : start]
+        )
+    else:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    last = end >= len(data)
+    return compressor.compress(data[start:end]) + compressor.flush(
+        zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pending:
+    """A member being compressed: one future, or a crc32 future and one per chunk."""
+
+    entry: ZipEntry
+    size: int
+    futures: list[concurrent.futures.Future[Any]]
+
+    def result(self) -> tuple[int, bytes]:
+        """(crc32, raw deflate stream), waiting for the workers."""
+        if len(self.futures) == 1:
+            crc, _, data = self.futures[0].result()
+            return crc, data
+        return self.futures[0].result(), b"".join(f.result() for f in self.futures[1:])
+
+
+def _submit(pool: concurrent.futures.ThreadPoolExecutor, entry: ZipEntry) -> _Pending:
+    """Start compressing `entry` on the pool."""
+    size = len(entry.data) if entry.data is not None else entry.read_size()
+    if size < _SPLIT:
+        return _Pending(entry, size, [pool.submit(_deflate, entry)])
+    data = entry.read()
+    futures: list[concurrent.futures.Future[Any]] = [pool.submit(zlib.crc32, data)]
+    futures += [
+        pool.submit(_deflate_chunk, data, start, min(start + _CHUNK, len(data)))
+        for start in range(0, len(data), _CHUNK)
+    ]
+    return _Pending(entry, len(data), futures)
+
+
 def _write_zip_parallel(tmp: Path, ordered: list[ZipEntry]) -> None:
     dosdate = (FIXED_DATE[0] - 1980) << 9 | FIXED_DATE[1] << 5 | FIXED_DATE[2]
     dostime = FIXED_DATE[3] << 11 | FIXED_DATE[4] << 5 | FIXED_DATE[5] // 2
     central: list[bytes] = []
     workers = min(os.cpu_count() or 1, 8)
     with open(tmp, "wb") as out, concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        for start in range(0, len(ordered), _BATCH):
-            batch = ordered[start : start + _BATCH]
-            for entry, (crc, size, data) in zip(batch, pool.map(_deflate, batch), strict=True):
-                offset = out.tell()
-                if max(size, len(data), offset) >= _ZIP64_SIZE:
-                    raise _NeedsZip64
-                try:
-                    name, flags = entry.arcname.encode("ascii"), 0
-                except UnicodeEncodeError:
-                    name, flags = entry.arcname.encode("utf-8"), _UTF8_FLAG
-                local = _LOCAL.pack(
-                    b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_DEFLATED, dostime,
-                    dosdate, crc, len(data), size, len(name), 0,
-                )  # fmt: skip
-                out.write(local + name)
-                out.write(data)
-                mode = EXEC_MODE if entry.executable else FILE_MODE
-                record = _CENTRAL.pack(
-                    b"PK\x01\x02", _VERSION, _UNIX, _VERSION, 0, flags,
-                    zipfile.ZIP_DEFLATED, dostime, dosdate, crc, len(data), size,
-                    len(name), 0, 0, 0, 0, (stat.S_IFREG | mode) << 16, offset,
-                )  # fmt: skip
-                central.append(record + name)
+        queue: collections.deque[_Pending] = collections.deque()
+        in_flight = 0
+        members = iter(ordered)
+        while True:
+            # Keep the pool fed up to the window, then write the oldest member, in order.
+            for member in members:
+                queue.append(_submit(pool, member))
+                in_flight += queue[-1].size
+                if len(queue) >= _WINDOW_MEMBERS or in_flight >= _WINDOW_BYTES:
+                    break
+            if not queue:
+                break
+            pending = queue.popleft()
+            in_flight -= pending.size
+            entry, size = pending.entry, pending.size
+            crc, data = pending.result()
+            offset = out.tell()
+            if max(size, len(data), offset) >= _ZIP64_SIZE:
+                raise _NeedsZip64
+            try:
+                name, flags = entry.arcname.encode("ascii"), 0
+            except UnicodeEncodeError:
+                name, flags = entry.arcname.encode("utf-8"), _UTF8_FLAG
+            local = _LOCAL.pack(
+                b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_DEFLATED, dostime,
+                dosdate, crc, len(data), size, len(name), 0,
+            )  # fmt: skip
+            out.write(local + name)
+            out.write(data)
+            mode = EXEC_MODE if entry.executable else FILE_MODE
+            record = _CENTRAL.pack(
+                b"PK\x01\x02", _VERSION, _UNIX, _VERSION, 0, flags,
+                zipfile.ZIP_DEFLATED, dostime, dosdate, crc, len(data), size,
+                len(name), 0, 0, 0, 0, (stat.S_IFREG | mode) << 16, offset,
+            )  # fmt: skip
+            central.append(record + name)
         start_dir = out.tell()
         for record in central:
             out.write(record)
