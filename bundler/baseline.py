@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from bundler import manifest
@@ -23,17 +22,13 @@ from bundler.build import check_out, code_entries, unzipped_size
 from bundler.cache import Cache
 from bundler.errors import BundlerError, LockError, UsageError, output_tail
 from bundler.manifest import Manifest
+from bundler.progress import Report, quiet
 from bundler.project import Project, load_project
 from bundler.target import Target
 from bundler.wheels import platform_tags
 
 STRATEGY = "baseline"
 _CACHE_VERSION = "baseline-v1"
-Report = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def pip_command(lock_file: Path, dest: Path, target: Target) -> list[str]:
@@ -111,7 +106,7 @@ def build_baseline(
     handler: str | None = None,
     cache: Cache | None = None,
     resolver: str = "auto",
-    report: Report = _quiet,
+    report: Report = quiet,
 ) -> Manifest:
     """Write the baseline bundle (function.zip + bundle.json) of `src` into `out`."""
     target = target or Target()

@@ -41,6 +41,7 @@ from bundler.interpreters import Interpreter
 from bundler.layer import RUNTIME_PACKAGE, runtime_entries
 from bundler.lock import Lock, Pin
 from bundler.manifest import Manifest
+from bundler.progress import Report, quiet
 from bundler.project import Project, load_project
 from bundler.slim import TEST_DIRS
 from bundler.slim import slim as slim_entries
@@ -48,17 +49,12 @@ from bundler.target import Target, host_arch
 from bundler.wheels import Distribution
 from strategies.base import OPT_ROOT, TASK_ROOT, Dist, Plan, PlanInputs, entry_size
 
-Report = Callable[[str], None]
 # A verifier starts the bundle directory and raises if the handler does not import.
 Verifier = Callable[[Path], None]
 
 DEFAULT_OUT_DIR = ".lambundle"
 # Bump when the layout of cached trees or the compile step changes.
 _CACHE_VERSION = "build-v1"
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +128,7 @@ def bundle(
     options: BuildOptions,
     *,
     cache: Cache | None = None,
-    report: Report = _quiet,
+    report: Report = quiet,
     verifier: Verifier | None = None,
     docker_runner: dk.DockerRunner | None = None,
 ) -> BuildResult:
@@ -520,7 +516,7 @@ def execute(
     cache: Cache,
     bytecode: Bytecode,
     verifier: Verifier | None = None,
-    report: Report = _quiet,
+    report: Report = quiet,
 ) -> Manifest:
     """Write the plan's archives and manifest, verify, and replace `out` with the result."""
     try:

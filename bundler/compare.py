@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from bundler import __version__, interpreters
 from bundler.compare_report import ColdSample, VariantSamples, build_report, parse_importtime
 from bundler.errors import BundlerError, UsageError
+from bundler.progress import Report, quiet
 from bundler.stats import percentile
 from bundler.target import PYTHON_VERSIONS, Target
 
@@ -40,11 +41,6 @@ BASELINE = "baseline"
 _VARIANT = re.compile(
     r"^(?P<strategy>[a-z-]+)(?P<mods>(/(no-pyc|slim))*)(@(?P<python>3\.\d+))?$"
 )
-Report = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,7 +264,7 @@ def run_compare(
     builder: Builder,
     runner: Runner,
     *,
-    report: Report = _quiet,
+    report: Report = quiet,
 ) -> dict[str, Any]:
     """Build and measure every variant; the report of `compare_report.build_report`."""
     if options.cold < 1 or options.warm < 0:
@@ -396,7 +392,7 @@ def _importtime(
 
 
 def sandbox_builder(
-    options: CompareOptions, work: Path, *, cache: Any = None, report: Report = _quiet
+    options: CompareOptions, work: Path, *, cache: Any = None, report: Report = quiet
 ) -> Builder:
     """Build each variant into `work/<name>` with the real build (and the baseline)."""
     from bundler.baseline import build_baseline
@@ -488,7 +484,7 @@ def compare(
     event: bytes = b"{}",
     isolate: bool | None = None,
     layout_dir: Path | None = None,
-    report: Report = _quiet,
+    report: Report = quiet,
 ) -> dict[str, Any]:
     """Build every variant (into `out`, or a temporary directory) and measure them.
 

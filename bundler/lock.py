@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -35,12 +34,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from bundler.cache import Cache
 from bundler.errors import LockError, ProjectError, UsageError
+from bundler.progress import Report
 from bundler.project import Project
 from bundler.target import Target
 
 RESOLVERS = ("auto", "uv", "pip-tools")
 LOCK_FILE = "requirements.txt"
-Report = Callable[[str], None]
 
 # uv accepts only these manylinux levels in --python-platform; we take the highest one
 # that does not exceed the target's glibc (so 2.26 resolves as 2.17: wheels tagged

@@ -24,13 +24,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from bundler.cache import Cache
 from bundler.errors import ProjectError, output_tail
+from bundler.progress import Report
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +79,7 @@ def load_project(
     *,
     require_handler: bool = True,
     cache: Cache | None = None,
-    report: Callable[[str], None] | None = None,
+    report: Report | None = None,
 ) -> Project:
     """Read `src` (a directory or a `.py` script) into a Project.
 
@@ -176,7 +176,7 @@ def _load_directory(
     handler: str | None,
     require_handler: bool,
     cache: Cache,
-    report: Callable[[str], None] | None,
+    report: Report | None,
 ) -> Project:
     pyproject = _read_pyproject(root / "pyproject.toml")
     project_table = _table(pyproject, "project", root / "pyproject.toml")
@@ -357,7 +357,7 @@ def build_wheel(
     root: Path,
     files: tuple[Path, ...],
     cache: Cache,
-    report: Callable[[str], None] | None = None,
+    report: Report | None = None,
 ) -> Path:
     """Build the function's own wheel with `build`, cached by the content of its sources.
 

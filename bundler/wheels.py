@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -43,9 +43,8 @@ from bundler.archive import check_member_name
 from bundler.cache import Cache
 from bundler.errors import WheelError
 from bundler.lock import Lock, Pin
+from bundler.progress import Report
 from bundler.target import Target
-
-Report = Callable[[str], None]
 
 # The oldest glibc a manylinux wheel can target per machine: manylinux1 is glibc 2.5 and
 # exists for x86_64 only; aarch64 wheels start at manylinux2014 (glibc 2.17).
