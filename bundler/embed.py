@@ -127,19 +127,7 @@ def resolve(path: Path, minor: str) -> tuple[Path, str]:
             (c for c in (path / "bin" / f"python{minor}", path / "bin" / "python3") if c.is_file()),
             path / "bin" / "python3",
         )
-    found = interpreters.probe(exe)
-    if found is None:
-        msg = (
-            f"--embed-python {path}: {exe} is not a working Python; pass a CPython {minor} "
-            "interpreter or its installation directory."
-        )
-        raise UsageError(msg)
-    if found.minor != minor:
-        msg = (
-            f"--embed-python {path} is Python {found.version}, but the target is {minor}; "
-            f"pass a CPython {minor} or change --python."
-        )
-        raise UsageError(msg)
+    found = interpreters.require(exe, minor, "--embed-python", " interpreter or its installation")
     prefix = found.prefix.resolve()
     if not (prefix / "lib" / f"python{minor}" / "os.py").is_file():
         msg = (

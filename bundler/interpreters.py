@@ -54,20 +54,28 @@ def _candidates(minor: str) -> list[Path]:
     return found
 
 
+def require(path: Path, minor: str, option: str, what: str = "") -> Interpreter:
+    """The interpreter at `path`, which the user named with `option`; it must be `minor`.
+
+    `what` names what else the option accepts, for the message (e.g. "or its prefix").
+    """
+    interp = probe(path)
+    if interp is None:
+        msg = f"{option} {path} is not a working Python; pass a CPython {minor}{what}."
+        raise UsageError(msg)
+    if interp.minor != minor:
+        msg = (
+            f"{option} {path} is Python {interp.version}, but the target is "
+            f"{minor}; pass a CPython {minor} or change --python."
+        )
+        raise UsageError(msg)
+    return interp
+
+
 def find(minor: str, explicit: Path | None = None) -> Interpreter | None:
     """An interpreter for `minor` ("3.12"), or None; an explicit path must match."""
     if explicit is not None:
-        interp = probe(explicit)
-        if interp is None:
-            msg = f"--interpreter {explicit} is not a working Python; pass a CPython {minor}."
-            raise UsageError(msg)
-        if interp.minor != minor:
-            msg = (
-                f"--interpreter {explicit} is Python {interp.version}, but the target is "
-                f"{minor}; pass a CPython {minor} or change --python."
-            )
-            raise UsageError(msg)
-        return interp
+        return require(explicit, minor, "--interpreter")
     for path in _candidates(minor):
         if path.is_file():
             interp = probe(path)
