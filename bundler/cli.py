@@ -419,6 +419,87 @@ def compare_command(
         click.echo(f"lambundle: wrote {plot_file}", err=True)
 
 
+@cli.command("publish")
+@click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.option("--function-name", required=True, help="The Lambda function to create or update.")
+@click.option("--role", required=True, help="ARN of the execution role Lambda assumes.")
+@click.option("--region", help="AWS region [default: from the AWS configuration].")
+@click.option("--endpoint-url", help="Another Lambda endpoint (LocalStack, moto).")
+@click.option(
+    "--layer-prefix", default="lambundle-", show_default=True, help="Prefix of layer names."
+)
+@click.option("--memory", default=256, show_default=True, type=click.IntRange(128, 10240),
+              help="MemorySize in MB.")
+@click.option("--timeout", default=30, show_default=True, type=click.IntRange(1, 900),
+              help="Timeout in seconds.")
+@click.option("--s3-bucket", help="Upload zips over 50 MB through this bucket.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def publish_command(
+    bundle_dir: Path,
+    function_name: str,
+    role: str,
+    region: str | None,
+    endpoint_url: str | None,
+    layer_prefix: str,
+    memory: int,
+    timeout: int,
+    s3_bucket: str | None,
+    as_json: bool,
+) -> None:
+    """Publish BUNDLE's layers and create or update its function on AWS Lambda (boto3)."""
+    from bundler.publish import PublishOptions, publish
+
+    options = PublishOptions(
+        function_name=function_name,
+        role=role,
+        region=region,
+        endpoint_url=endpoint_url,
+        layer_prefix=layer_prefix,
+        memory=memory,
+        timeout=timeout,
+        s3_bucket=s3_bucket,
+    )
+    result = publish(
+        bundle_dir, options, report=lambda msg: click.echo(f"lambundle: {msg}", err=True)
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    verb = "created" if result.created else "updated"
+    click.echo(f"{verb} {result.function_arn}")
+    for layer in result.layers:
+        state = "published" if layer.published else "unchanged"
+        click.echo(f"  {state:<10} {layer.arn}  ({layer.file})")
+
+
+@cli.command("template")
+@click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.option("--function-name", help="FunctionName of the function [default: SAM's].")
+@click.option(
+    "--layer-prefix", default="lambundle-", show_default=True, help="Prefix of layer names."
+)
+@click.option(
+    "-o", "--output", "out", type=click.Path(path_type=Path),
+    help="Write here (JSON if it ends in .json) [default: YAML on stdout, paths relative "
+    "to the current directory].",
+)
+def template_command(
+    bundle_dir: Path, function_name: str | None, layer_prefix: str, out: Path | None
+) -> None:
+    """Write a SAM template that deploys BUNDLE (its layers and its function)."""
+    from bundler import template
+
+    if out is None:
+        found = template.build(
+            bundle_dir, relative_to=Path.cwd(), function_name=function_name,
+            layer_prefix=layer_prefix,
+        )
+        click.echo(template.render(found), nl=False)
+        return
+    template.write(bundle_dir, out, function_name=function_name, layer_prefix=layer_prefix)
+    click.echo(f"lambundle: wrote {out}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

@@ -51,6 +51,10 @@ class LimitError(BundlerError):
     exit_code = EXIT_LIMITS
 
 
+class PublishError(BundlerError):
+    """AWS refused or failed a step of `lambundle publish` (credentials, role, quota)."""
+
+
 class SandboxError(BundlerError):
     """The local sandbox could not start or run the function."""
 
