@@ -198,7 +198,10 @@ def _translated(what: str, fix: str) -> Iterator[None]:
         msg = f"{what} failed: {code}: {text}; {hint}"
         raise PublishError(msg) from exc
     except WaiterError as exc:
-        msg = f"{what}: gave up waiting for Lambda ({exc}); check the function in the console."
+        msg = (
+            f"{what}: the function did not become ready ({exc}); its StateReason and "
+            "LastUpdateStatusReason (`aws lambda get-function`) say why."
+        )
         raise PublishError(msg) from exc
     except BotoCoreError as exc:
         msg = f"{what} failed: {exc}; {fix}"

@@ -59,6 +59,10 @@ class FakeLambda:
             def wait(self, FunctionName: str, WaiterConfig: dict[str, int]) -> None:
                 assert WaiterConfig["MaxAttempts"] * WaiterConfig["Delay"] <= 600  # bounded
                 fake.calls.append(f"wait {name}")
+                if fake.fail == f"wait {name}":
+                    raise botocore_exceptions.WaiterError(
+                        name, "Waiter encountered a terminal failure state", {}
+                    )
 
         return Waiter()
 
@@ -100,3 +104,12 @@ def test_a_conflict_is_one_publish_error_naming_the_function(tmp_path: Path) -> 
     message = str(failed.value)
     assert "updating the configuration of function fn failed: ResourceConflictException" in message
     assert "run publish again" in message
+
+
+def test_a_function_that_fails_to_start_says_where_to_look(tmp_path: Path) -> None:
+    fake = FakeLambda(exists=False, fail="wait function_active_v2")
+    with pytest.raises(PublishError) as failed:
+        publish.publish(pinned(tmp_path, "b"), OPTIONS, clients=publish.Clients(fake, None))
+    message = str(failed.value)
+    assert message.startswith("creating function fn: the function did not become ready")
+    assert "StateReason" in message
