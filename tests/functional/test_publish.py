@@ -286,3 +286,18 @@ def test_missing_boto3_says_how_to_install_it(
     code, _, err = run_publish("http://127.0.0.1:9", bundle, "hello", "arn:x", capsys=capsys)
     assert code == 2
     assert "pip install 'lambundle[aws]'" in err
+
+
+def test_no_region_says_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = hello(tmp_path)
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    with pytest.raises(SystemExit) as exited:
+        main(["publish", str(bundle), "--function-name", "hello", "--role", "arn:x"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "pass --region or set AWS_REGION" in err
+    assert "Traceback" not in err
