@@ -27,6 +27,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _progress(message: str) -> None:
+    """Progress of long steps, on stderr so that stdout stays the command's result."""
+    click.echo(f"lambundle: {message}", err=True)
+
+
 # Options several commands share, declared once so a flag means the same everywhere.
 _python_option = click.option(
     "--python", "python", default="3.12", show_default=True, help="Target CPython."
@@ -124,7 +129,7 @@ def bundle_command(
         docker=docker,
         embed_python=embed_python,
     )
-    result = bundle(options, report=lambda msg: click.echo(f"lambundle: {msg}", err=True))
+    result = bundle(options, report=_progress)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if as_json:
@@ -230,17 +235,14 @@ def lock_command(
 
     target = Target(python, arch, runtime)
     cache = Cache()
-    def report(msg: str) -> None:
-        click.echo(f"lambundle: {msg}", err=True)
-
-    project = load_project(src, require_handler=False, cache=cache, report=report)
+    project = load_project(src, require_handler=False, cache=cache, report=_progress)
     found = lock_project(
         project,
         target,
         resolver=resolver,
         cache=cache,
         refresh=refresh,
-        report=report,
+        report=_progress,
         allow_sdist=docker,
     )
     if output is not None:
@@ -400,7 +402,7 @@ def compare_command(
         result = comparing.compare(
             options, out=out, event=event.read() if event is not None else b"{}",
             isolate=False if no_sandbox else None, layout_dir=layout_dir,
-            report=lambda msg: click.echo(f"lambundle: {msg}", err=True),
+            report=_progress,
         )
     except comparing.NothingMeasured as exc:
         if json_file is not None:
@@ -459,9 +461,7 @@ def publish_command(
         timeout=timeout,
         s3_bucket=s3_bucket,
     )
-    result = publish(
-        bundle_dir, options, report=lambda msg: click.echo(f"lambundle: {msg}", err=True)
-    )
+    result = publish(bundle_dir, options, report=_progress)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
         return
