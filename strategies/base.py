@@ -82,6 +82,25 @@ class Plan:
         return tuple(a for a in self.artifacts if a.kind == "layer")
 
 
+def plan_from(
+    strategy: str,
+    inputs: PlanInputs,
+    artifacts: tuple[PlannedArtifact, ...],
+    sys_path: tuple[str, ...],
+) -> Plan:
+    """A strategy's plan: its artifacts and loader paths; the rest follows from the inputs."""
+    return Plan(
+        strategy=strategy,
+        target=inputs.target,
+        handler=inputs.handler,
+        artifacts=artifacts,
+        sys_path=sys_path,
+        environment=environment(inputs.target),
+        lock_sha256=inputs.lock_sha256,
+        distributions=inputs.distributions,
+    )
+
+
 class Strategy(Protocol):
     """A way of shipping dependencies; `name` is what `--strategy` takes."""
 

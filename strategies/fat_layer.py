@@ -11,8 +11,8 @@ from strategies.base import (
     Plan,
     PlanInputs,
     PlannedArtifact,
-    environment,
     opt_site_dir,
+    plan_from,
     prefixed,
 )
 
@@ -32,16 +32,8 @@ class FatLayer:
             *prefixed(target.site_packages, inputs.deps),
             layer_paths_entry(LAYER_NAME, [target.site_packages]),
         )
-        return Plan(
-            strategy=self.name,
-            target=target,
-            handler=inputs.handler,
-            artifacts=(
-                PlannedArtifact("function", "function", "function.zip", inputs.code),
-                PlannedArtifact(LAYER_NAME, "layer", f"layer-1-{LAYER_NAME}.zip", layer),
-            ),
-            sys_path=(TASK_ROOT, opt_site_dir(target)),
-            environment=environment(target),
-            lock_sha256=inputs.lock_sha256,
-            distributions=inputs.distributions,
+        artifacts = (
+            PlannedArtifact("function", "function", "function.zip", inputs.code),
+            PlannedArtifact(LAYER_NAME, "layer", f"layer-1-{LAYER_NAME}.zip", layer),
         )
+        return plan_from(self.name, inputs, artifacts, (TASK_ROOT, opt_site_dir(target)))

@@ -16,8 +16,8 @@ from strategies.base import (
     Plan,
     PlanInputs,
     PlannedArtifact,
-    environment,
     opt_site_dir,
+    plan_from,
     prefixed,
 )
 
@@ -50,13 +50,4 @@ class Pinned:
             )
             artifacts.append(PlannedArtifact("deps", "layer", "layer-2-deps.zip", layer))
             sys_path.append(opt_site_dir(target))
-        return Plan(
-            strategy=self.name,
-            target=target,
-            handler=inputs.handler,
-            artifacts=tuple(artifacts),
-            sys_path=tuple(sys_path),
-            environment=environment(target),
-            lock_sha256=inputs.lock_sha256,
-            distributions=inputs.distributions,
-        )
+        return plan_from(self.name, inputs, tuple(artifacts), tuple(sys_path))

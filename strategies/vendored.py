@@ -10,7 +10,7 @@ from strategies.base import (
     Plan,
     PlanInputs,
     PlannedArtifact,
-    environment,
+    plan_from,
     prefixed,
 )
 
@@ -30,16 +30,8 @@ class Vendored:
             function += prefixed(VENDOR, inputs.deps)
             function.append(function_paths_entry([VENDOR]))
             sys_path.append(f"{TASK_ROOT}/{VENDOR}")
-        return Plan(
-            strategy=self.name,
-            target=inputs.target,
-            handler=inputs.handler,
-            artifacts=(
-                PlannedArtifact("function", "function", "function.zip", tuple(function)),
-                PlannedArtifact("runtime", "layer", "layer-1-runtime.zip", inputs.runtime),
-            ),
-            sys_path=tuple(sys_path),
-            environment=environment(inputs.target),
-            lock_sha256=inputs.lock_sha256,
-            distributions=inputs.distributions,
+        artifacts = (
+            PlannedArtifact("function", "function", "function.zip", tuple(function)),
+            PlannedArtifact("runtime", "layer", "layer-1-runtime.zip", inputs.runtime),
         )
+        return plan_from(self.name, inputs, artifacts, tuple(sys_path))
