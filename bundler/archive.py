@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
+import mmap
 import os
 import stat
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
+
+import deflate  # libdeflate: inflates 2-3x faster than zlib, on the sandbox's cold path
 
 from bundler.errors import BundleError, WheelError
 
@@ -236,8 +240,7 @@ def _write_zip_serial(tmp: Path, by_name: dict[str, ZipEntry]) -> None:
 
 def check_member_name(name: str) -> str:
     """Refuse absolute paths and `..` components; return the name unchanged."""
-    pure = PurePosixPath(name)
-    if not name or pure.is_absolute() or ".." in pure.parts or "\\" in name:
+    if not name or name.startswith("/") or ".." in name.split("/") or "\\" in name:
         msg = f"Refusing archive member {name!r}: absolute paths and '..' are not allowed."
         raise WheelError(msg)
     return name
@@ -246,10 +249,13 @@ def check_member_name(name: str) -> str:
 def extract_zip(archive: Path, dest: Path) -> int:
     """Extract `archive` into `dest` safely, keeping exec bits; return the unzipped size.
 
-    Members that are absolute, contain `..`, or are symlinks are refused before anything
-    is written, because a wheel or layer is untrusted input. Directories are made once,
-    up front, and files are inflated on every CPU (zlib releases the GIL): the sandbox
-    lays out a bundle on every cold start, so this is on the path `compare` measures.
+    Members that are absolute, contain `..`, are symlinks or encrypted are refused before
+    anything is written, because a wheel or layer is untrusted input. The sandbox lays out
+    a bundle on every cold start, so this is on the path `compare` measures, and it is
+    built for that: directories are made once, up front; each member is inflated in one
+    call straight from a memory map of the archive (libdeflate, which releases the GIL),
+    checked against its CRC-32 and written with its final mode in one open; and the
+    members are shared between threads, one per CPU.
     """
     try:
         zf = zipfile.ZipFile(archive)
@@ -263,43 +269,104 @@ def extract_zip(archive: Path, dest: Path) -> int:
         if stat.S_ISLNK(info.external_attr >> 16):
             msg = f"Refusing symlink {info.filename!r} in {archive.name}."
             raise WheelError(msg)
+        if info.flag_bits & 0x1:
+            msg = f"Refusing encrypted member {info.filename!r} in {archive.name}."
+            raise WheelError(msg)
     files = [i for i in infos if not i.is_dir()]
-    dirs = {PurePosixPath(i.filename) for i in infos if i.is_dir()}
-    dirs.update(PurePosixPath(i.filename).parent for i in files)
+    dirs = {i.filename.rstrip("/") for i in infos if i.is_dir()}
+    dirs.update(i.filename.rpartition("/")[0] for i in files)
     dest.mkdir(parents=True, exist_ok=True)
-    for rel in sorted(dirs, key=lambda d: len(d.parts)):
-        (dest / rel).mkdir(parents=True, exist_ok=True)
+    for rel in sorted(dirs):  # a parent sorts before its children
+        if rel:
+            Path(dest, rel).mkdir(parents=True, exist_ok=True)
+    if not files:
+        return 0
     workers = min(os.cpu_count() or 1, 8, max(1, len(files) // _MIN_FILES_PER_WORKER))
     shares: list[list[zipfile.ZipInfo]] = [[] for _ in range(workers)]
     loads = [0] * workers
     for info in sorted(files, key=lambda i: i.compress_size, reverse=True):
         k = loads.index(min(loads))  # largest first onto the least loaded: even shares
         shares[k].append(info)
-        loads[k] += info.compress_size + _PER_FILE_COST
-    if workers == 1:
-        _extract_share(archive, dest, shares[0])
-    else:
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            for future in [pool.submit(_extract_share, archive, dest, s) for s in shares]:
-                future.result()
+        loads[k] += info.file_size + _PER_FILE_COST
+    with open(archive, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    view = memoryview(mm)
+    try:
+        if workers == 1:
+            _extract_share(archive, view, dest, shares[0])
+        else:
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                futures = [pool.submit(_extract_share, archive, view, dest, s) for s in shares]
+                for future in futures:
+                    future.result()
+    finally:
+        view.release()
+        with contextlib.suppress(BufferError):  # an error's traceback may hold a slice
+            mm.close()
     return sum(i.file_size for i in files)
 
 
 # Below this many files a thread costs more than it saves; a file's cost in bytes-worth.
 _MIN_FILES_PER_WORKER = 64
-_PER_FILE_COST = 16 * 1024
+_PER_FILE_COST = 32 * 1024
+_LOCAL_HEADER_SIZE = 30
 
 
-def _extract_share(archive: Path, dest: Path, infos: list[zipfile.ZipInfo]) -> None:
-    """Extract `infos` through a ZipFile of this thread's own (seeks are not shared)."""
-    with zipfile.ZipFile(archive) as zf:
-        for info in infos:
-            target = dest / info.filename
-            with zf.open(info) as src, open(target, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-            if (info.external_attr >> 16) & 0o111:
-                target.chmod(EXEC_MODE)
+def _member_data(archive: Path, view: memoryview, info: zipfile.ZipInfo) -> memoryview:
+    """The member's stored bytes, found through its local header (APPNOTE.TXT 4.3.7)."""
+    start = info.header_offset
+    header = bytes(view[start : start + _LOCAL_HEADER_SIZE])
+    if len(header) < _LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
+        msg = f"{archive} is damaged: no local header for {info.filename!r}; rebuild it."
+        raise BundleError(msg)
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    begin = start + _LOCAL_HEADER_SIZE + name_len + extra_len
+    data = view[begin : begin + info.compress_size]
+    if len(data) != info.compress_size:
+        msg = f"{archive} is truncated inside {info.filename!r}; rebuild it."
+        raise BundleError(msg)
+    return data
+
+
+def _member_bytes(archive: Path, view: memoryview, info: zipfile.ZipInfo) -> Any:
+    """The member's content, inflated and checked against its size and CRC-32."""
+    data = _member_data(archive, view, info)
+    try:
+        if info.compress_type == zipfile.ZIP_STORED:
+            content: Any = data
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            content = deflate.deflate_decompress(data, info.file_size) if info.file_size else b""
+        else:  # bzip2, lzma: rare in wheels and never written here; zipfile reads them
+            with zipfile.ZipFile(archive) as zf:
+                content = zf.read(info)
+    except (ValueError, RuntimeError, deflate.DeflateError, zipfile.BadZipFile) as exc:
+        msg = f"{archive} is damaged: {info.filename!r} does not inflate ({exc}); rebuild it."
+        raise BundleError(msg) from None
+    if len(content) != info.file_size or deflate.crc32(content) != info.CRC:
+        msg = f"{archive} is damaged: {info.filename!r} fails its CRC-32 check; rebuild it."
+        raise BundleError(msg)
+    return content
+
+
+def _extract_share(
+    archive: Path, view: memoryview, dest: Path, infos: list[zipfile.ZipInfo]
+) -> None:
+    for info in infos:
+        content = memoryview(_member_bytes(archive, view, info))
+        executable = (info.external_attr >> 16) & 0o111
+        target = f"{dest}/{info.filename}"
+        # O_NOFOLLOW: a later layer replaces an earlier file, never writes through a link.
+        fd = os.open(target, _WRITE_FLAGS, EXEC_MODE if executable else FILE_MODE)
+        try:
+            while content:
+                content = content[os.write(fd, content) :]
+            if executable:
+                os.fchmod(fd, EXEC_MODE)  # whatever the umask
+        finally:
+            os.close(fd)
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 def unzipped_size(archive: Path) -> int:

@@ -69,3 +69,42 @@ def test_extracting_a_non_zip_names_the_file(tmp_path):
     junk.write_text("not a zip")
     with pytest.raises(BundleError, match="function.zip is not a readable zip"):
         extract_zip(junk, tmp_path / "out")
+
+
+def test_extractor_reads_stored_deflated_and_empty_members_across_threads(tmp_path):
+    archive = tmp_path / "mixed.zip"
+    expected = {f"pkg{i % 7}/m{i}.py": (b"x = %d\n" % i) * (i % 50) for i in range(300)}
+    expected["bin/tool"] = bytes(range(256)) * 4096  # one member larger than the rest
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, (name, data) in enumerate(sorted(expected.items())):
+            zf.writestr(name, data, zipfile.ZIP_STORED if i % 2 else zipfile.ZIP_DEFLATED)
+        zf.writestr("empty/", b"")
+    size = extract_zip(archive, tmp_path / "out")
+    assert size == sum(len(d) for d in expected.values())
+    assert {name: (tmp_path / "out" / name).read_bytes() for name in expected} == expected
+    assert (tmp_path / "out/empty").is_dir()
+
+
+def test_extractor_names_a_damaged_member(tmp_path):
+    archive = tmp_path / "layer.zip"
+    write_zip(archive, [ZipEntry("a.py", data=b"print('hello')\n" * 100)])
+    data = bytearray(archive.read_bytes())
+    data[40] ^= 0xFF  # inside a.py's compressed bytes (30-byte header + 4-byte name)
+    archive.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"layer.zip is damaged: 'a.py'.*rebuild it"):
+        extract_zip(archive, tmp_path / "out")
+
+
+def test_a_later_archive_replaces_files_and_does_not_write_through_links(tmp_path):
+    out, outside = tmp_path / "opt", tmp_path / "outside.txt"
+    outside.write_text("keep")
+    out.mkdir()
+    (out / "a.txt").write_text("old and longer")
+    (out / "b.txt").symlink_to(outside)
+    write_zip(tmp_path / "l.zip", [ZipEntry("a.txt", data=b"new")])
+    extract_zip(tmp_path / "l.zip", out)
+    assert (out / "a.txt").read_text() == "new"
+    write_zip(tmp_path / "m.zip", [ZipEntry("b.txt", data=b"evil")])
+    with pytest.raises(OSError):
+        extract_zip(tmp_path / "m.zip", out)
+    assert outside.read_text() == "keep"
