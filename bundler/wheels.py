@@ -39,9 +39,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from bundler.archive import check_member_name
+from bundler.archive import MappedZip, check_member_name, make_dirs, write_file
 from bundler.cache import Cache
-from bundler.errors import WheelError
+from bundler.errors import BundleError, WheelError
 from bundler.lock import Lock, Pin
 from bundler.progress import Report
 from bundler.target import Target
@@ -347,7 +347,7 @@ def _overlapping(wheels: Sequence[Path]) -> bool:
     for wheel in wheels:
         try:
             with zipfile.ZipFile(wheel) as zf:
-                plan = _plan_members(zf, wheel.name)
+                plan = _plan_members(zf.infolist(), wheel.name)
         except (OSError, zipfile.BadZipFile, WheelError):
             return True  # install_wheel reports it, one wheel at a time
         names = {name for _, name in plan if name is not None}
@@ -372,34 +372,32 @@ def install_wheel(wheel: Path, dest: Path) -> Distribution:
         msg = f"{wheel.name} is not a valid wheel file name ({exc})."
         raise WheelError(msg) from None
     try:
-        zf = zipfile.ZipFile(wheel)
-    except (OSError, zipfile.BadZipFile) as exc:
-        msg = f"{wheel} is not a readable wheel ({exc}); delete it and try again."
+        zf = MappedZip(wheel, remedy="delete it and try again")
+    except BundleError as exc:
+        msg = f"{wheel} is not a readable wheel: {exc}"
         raise WheelError(msg) from None
     with zf:
-        plan = _plan_members(zf, wheel.name)
+        plan = _plan_members(zf.infos, wheel.name)
         dist_info = _dist_info_dir(plan, wheel.name)
+        make_dirs(dest, [name.rpartition("/")[0] for _, name in plan if name is not None])
         size = 0
         for info, target_name in plan:
             if target_name is None:
                 continue
-            path = dest.joinpath(*PurePosixPath(target_name).parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(path, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-            mode = (info.external_attr >> 16) & 0o777
-            path.chmod(0o755 if mode & 0o111 else 0o644)
+            executable = bool((info.external_attr >> 16) & 0o111)
+            write_file(dest / target_name, zf.read(info), executable)
             size += info.file_size
     if any(target_name != info.filename for info, target_name in plan):
         size += _rewrite_record(dest / dist_info / "RECORD", plan)
     return Distribution(name=str(name), version=str(version), wheel=wheel.name, size=size)
 
 
-def _plan_members(zf: zipfile.ZipFile, wheel: str) -> list[tuple[zipfile.ZipInfo, str | None]]:
+def _plan_members(
+    infos: list[zipfile.ZipInfo], wheel: str
+) -> list[tuple[zipfile.ZipInfo, str | None]]:
     """Each file member with its destination relative to site-packages (None: dropped)."""
     plan: list[tuple[zipfile.ZipInfo, str | None]] = []
-    for info in zf.infolist():
+    for info in infos:
         try:
             check_member_name(info.filename)
         except WheelError:
@@ -458,5 +456,3 @@ def record_digest(data: bytes) -> str:
     """A RECORD hash field for `data` (urlsafe base64 sha256, unpadded; PEP 376/427)."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return "sha256=" + digest.decode()
-
-
