@@ -11,6 +11,7 @@ that description.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -23,6 +24,9 @@ from bundler.errors import SandboxError, output_tail
 from bundler.target import Target
 
 AWSLAMBDARIC_VERSION = "4.2.2"
+# awslambdaric and its dependencies, pinned with every file's sha256 (all Pythons and
+# architectures): the sandbox installs AWS's client as every other install here, verified.
+REQUIREMENTS = Path(__file__).with_name("managed-requirements.txt")
 _COMPLETE = ".lambundle-complete"
 
 
@@ -119,12 +123,16 @@ def runtime_dir(target: Target, *, compile_with: Path | None = None,
     """The directory to mount at /var/runtime for `target`, installed on first use.
 
     awslambdaric is installed from the package index for the target's Python version and
-    architecture (binary wheels only: it is a C++ extension), then compiled with the
+    architecture (binary wheels only: it is a C++ extension), every file checked against
+    the hashes of `REQUIREMENTS`, then compiled with the
     target's interpreter when one is given, because /var/runtime is read-only and
     awslambdaric would otherwise be recompiled on every cold start.
     """
     root = cache or cache_root()
-    dest = root / f"{target.python}-{target.arch}"
+    # Keyed by the pins too: new pins (or an install from before they were hashed) are
+    # never taken for the current ones.
+    pins = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
+    dest = root / f"{target.python}-{target.arch}-{pins}"
     if (dest / _COMPLETE).is_file():
         return dest
     root.mkdir(parents=True, exist_ok=True)
@@ -135,7 +143,7 @@ def runtime_dir(target: Target, *, compile_with: Path | None = None,
         "--no-compile", "--target", str(tmp),
         "--platform", f"manylinux2014_{target.machine}",
         "--python-version", target.python, "--implementation", "cp",
-        "--only-binary=:all:", f"awslambdaric=={AWSLAMBDARIC_VERSION}",
+        "--only-binary=:all:", "--no-deps", "--require-hashes", "-r", str(REQUIREMENTS),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -145,11 +153,19 @@ def runtime_dir(target: Target, *, compile_with: Path | None = None,
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         tail = output_tail(proc, 5)
+        if "DO NOT MATCH THE HASHES" in proc.stderr.upper():
+            fix = (
+                f"The index served files whose sha256 is not pinned in {REQUIREMENTS}, so "
+                "they were refused; check which index pip uses (PIP_INDEX_URL, a mirror)."
+            )
+        else:
+            fix = (
+                f"It is downloaded from the package index once and cached in {root}; "
+                "check the network or pip's index settings."
+            )
         msg = (
             f"Could not install awslambdaric {AWSLAMBDARIC_VERSION} for python{target.python} "
-            f"({target.arch}) to emulate the managed runtime:\n{tail}\n"
-            "It is downloaded from the package index once and cached in "
-            f"{root}; check the network or pip's index settings."
+            f"({target.arch}) to emulate the managed runtime:\n{tail}\n{fix}"
         )
         raise SandboxError(msg)
     if compile_with is not None:

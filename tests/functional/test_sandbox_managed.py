@@ -29,7 +29,10 @@ def write(tmp_path: Path) -> Path:
 
 def start(script: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(script)], env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True,
+        [str(script)],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
         check=False,
     )
 
@@ -84,16 +87,25 @@ def test_bootstrap_py_orders_sys_path_like_aws(tmp_path: Path, pythonpath: str |
     (tmp_path / "from-pth").mkdir()
     runtime = tmp_path / "runtime"
     managed.write_start_files(
-        runtime, python=sys.executable, opt_root=str(opt), packages=str(packages),
+        runtime,
+        python=sys.executable,
+        opt_root=str(opt),
+        packages=str(packages),
         minor="3.12",
     )
-    env = {"LAMBDA_TASK_ROOT": str(task), "LAMBDA_RUNTIME_DIR": str(runtime),
-           "_HANDLER": "app.handler"}
+    env = {
+        "LAMBDA_TASK_ROOT": str(task),
+        "LAMBDA_RUNTIME_DIR": str(runtime),
+        "_HANDLER": "app.handler",
+    }
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     proc = subprocess.run(
-        [sys.executable, str(runtime / "bootstrap.py")], env=env, capture_output=True,
-        text=True, check=True,
+        [sys.executable, str(runtime / "bootstrap.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     out = json.loads(proc.stdout)
     assert out["args"] == [str(task), "app.handler"]
@@ -112,6 +124,42 @@ def test_unknown_awslambdaric_version_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(managed, "AWSLAMBDARIC_VERSION", "0.0.0.404")
+    pins = tmp_path / "pins.txt"
+    pins.write_text("awslambdaric==0.0.0.404 --hash=sha256:" + "0" * 64 + "\n")
+    monkeypatch.setattr(managed, "REQUIREMENTS", pins)
+    cache = tmp_path / "cache"
     with pytest.raises(SandboxError, match=r"Could not install awslambdaric 0\.0\.0\.404"):
-        managed.runtime_dir(Target("3.12"), cache=tmp_path)
-    assert list(tmp_path.iterdir()) == []  # nothing half-installed is left
+        managed.runtime_dir(Target("3.12"), cache=cache)
+    assert list(cache.iterdir()) == []  # nothing half-installed is left
+
+
+@pytest.mark.network
+def test_a_download_that_does_not_match_the_pinned_hashes_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pins = tmp_path / "pins.txt"
+    real = managed.REQUIREMENTS.read_text()
+    # The real pins with every awslambdaric hash replaced: the index's files match none.
+    head, sep, rest = real.partition("simplejson==")
+    forged = "\n".join(
+        line.split("--hash=")[0] + "--hash=sha256:" + "1" * 64 + " \\"
+        if "--hash=" in line
+        else line
+        for line in head.splitlines()
+    )
+    pins.write_text(forged + "\n" + sep + rest)
+    monkeypatch.setattr(managed, "REQUIREMENTS", pins)
+    cache = tmp_path / "cache"
+    with pytest.raises(SandboxError, match=r"(?s)Could not install.*sha256 is not pinned"):
+        managed.runtime_dir(Target("3.12"), cache=cache)
+    assert list(cache.iterdir()) == []
+
+
+def test_the_managed_pins_are_the_version_the_sandbox_names_and_all_hashed() -> None:
+    text = managed.REQUIREMENTS.read_text()
+    assert f"awslambdaric=={managed.AWSLAMBDARIC_VERSION} \\" in text
+    pins = [line for line in text.splitlines() if "==" in line and not line.startswith("#")]
+    assert len(pins) >= 2  # awslambdaric and its dependencies, each pinned
+    for pin in pins:
+        body = text.split(pin, 1)[1].split("==", 1)[0]
+        assert "--hash=sha256:" in body, f"{pin} has no hash"
