@@ -160,6 +160,13 @@ class Runner(Protocol):
     def warm(self, bundle: Path) -> contextlib.AbstractContextManager[WarmSession]: ...
 
 
+class RemoteRunner(Runner, Protocol):
+    """A runner that measures somewhere else (`compare_aws.AwsRunner`) and says where."""
+
+    def where(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The report's `machine` block and the settings to add, e.g. `{"where": "aws"}`."""
+
+
 def _check(result: Any, what: str) -> None:
     """Raise MeasureError when the platform (not the handler) reported a failure."""
     error = result.error or {}
@@ -484,18 +491,21 @@ def compare(
     event: bytes = b"{}",
     isolate: bool | None = None,
     layout_dir: Path | None = None,
+    runner: RemoteRunner | None = None,
     report: Report = quiet,
 ) -> dict[str, Any]:
     """Build every variant (into `out`, or a temporary directory) and measure them.
 
     `layout_dir` is where each sandbox extracts the bundle (default: the temp dir).
+    `runner` measures somewhere else instead of the local sandbox (`compare --aws`); the
+    caller sets it up and cleans it up.
 
     Raises NothingMeasured when no variant could be measured; it carries the report so a
     caller can still write it.
     """
     from bundler.sandbox import bwrap_problem
 
-    if isolate is not False and (problem := bwrap_problem()) is not None:
+    if runner is None and isolate is not False and (problem := bwrap_problem()) is not None:
         report(f"running unsandboxed: {problem}")
     with contextlib.ExitStack() as stack:
         if out is None:
@@ -504,14 +514,18 @@ def compare(
             work = out.absolute()
             work.mkdir(parents=True, exist_ok=True)
         builder = sandbox_builder(options, work, report=report)
-        runner = SandboxRunner(event=event, isolate=isolate, layout_dir=layout_dir)
-        result = run_compare(options, builder, runner, report=report)
-    result["machine"] = machine()
-    from bundler.sandbox import layout_root
+        measure = runner or SandboxRunner(event=event, isolate=isolate, layout_dir=layout_dir)
+        result = run_compare(options, builder, measure, report=report)
+    if runner is not None:
+        result["machine"], settings = runner.where()
+        result["settings"].update(settings)
+    else:
+        from bundler.sandbox import layout_root
 
-    result["settings"]["layout_dir"] = str(
-        layout_dir or layout_root(0) or tempfile.gettempdir()
-    )
+        result["machine"] = machine()
+        result["settings"]["layout_dir"] = str(
+            layout_dir or layout_root(0) or tempfile.gettempdir()
+        )
     if not result["variants"]:
         reasons = "; ".join(f"{f['variant']}: {f['error'].splitlines()[0]}"
                             for f in result["failures"][:4])  # fmt: skip
@@ -527,17 +541,21 @@ def plot_svg(result: dict[str, Any]) -> str:
             for v in result["variants"]]  # fmt: skip
     m = result.get("machine") or {}
     settings = result.get("settings") or {}
+    title = "Cold start (extract + init + first invoke), ms"
     subtitle = (
         f"{settings.get('src', '')}: {settings.get('cold')} cold starts per variant, "
         f"interleaved, extracted in {settings.get('layout_dir', '?')}; "
         f"{m.get('cpu', '')}, {m.get('cores', '')} cores"
     )
-    return cold_start_svg(
-        rows,
-        baseline=result.get("baseline"),
-        title="Cold start (extract + init + first invoke), ms",
-        subtitle=subtitle,
-    )
+    if settings.get("where") == "aws":
+        # Lambda reports no extraction: its cold total is Init Duration + Duration.
+        title = "Cold start on AWS Lambda (Init Duration + Duration), ms"
+        subtitle = (
+            f"{settings.get('src', '')}: {settings.get('cold')} forced cold starts per "
+            f"variant, interleaved; {settings.get('region')}, {settings.get('memory_mb')} MB, "
+            f"{settings.get('arch')}"
+        )
+    return cold_start_svg(rows, baseline=result.get("baseline"), title=title, subtitle=subtitle)
 
 
 def check_plot_path(path: Path) -> str:

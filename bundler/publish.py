@@ -18,6 +18,7 @@ it enters into a PublishError naming the function or layer and the fix.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -145,14 +146,7 @@ def publish(
     report: Report = quiet,
 ) -> PublishResult:
     """Publish BUNDLE's layers (unless already there) and create or update its function."""
-    manifest = mf.load(bundle_dir)
-    limits.enforce(
-        limits.checks(
-            manifest.function.unzipped_size, [a.unzipped_size for a in manifest.layers]
-        ),
-        (),
-    )
-    _check_uploads(bundle_dir, manifest, options)
+    manifest = check_bundle(bundle_dir, options)
     clients = clients or make_clients(options)
     layers = tuple(
         _publish_layer(clients, bundle_dir, manifest, artifact, options, report)
@@ -162,6 +156,63 @@ def publish(
         clients, bundle_dir, manifest, [layer.arn for layer in layers], options, report
     )
     return PublishResult(options.function_name, arn, created, layers)
+
+
+# -- the steps of `publish`, for a caller that tracks what it creates (compare --aws) -------
+
+
+def check_bundle(bundle_dir: Path, options: PublishOptions) -> mf.Manifest:
+    """BUNDLE's manifest, refused before anything is published when over Lambda's limits."""
+    manifest = mf.load(bundle_dir)
+    limits.enforce(
+        limits.checks(
+            manifest.function.unzipped_size, [a.unzipped_size for a in manifest.layers]
+        ),
+        (),
+    )
+    _check_uploads(bundle_dir, manifest, options)
+    return manifest
+
+
+def publish_layer(
+    clients: Clients,
+    bundle_dir: Path,
+    manifest: mf.Manifest,
+    artifact: mf.Artifact,
+    options: PublishOptions,
+    *,
+    report: Report = quiet,
+) -> LayerResult:
+    """One layer of the bundle, published unless a recent version holds the same zip."""
+    return _publish_layer(clients, bundle_dir, manifest, artifact, options, report)
+
+
+def deploy_function(
+    clients: Clients,
+    bundle_dir: Path,
+    manifest: mf.Manifest,
+    layer_arns: list[str],
+    options: PublishOptions,
+    *,
+    report: Report = quiet,
+) -> tuple[str, bool]:
+    """Create the function or update it, waiting until it is ready; (ARN, created)."""
+    return _deploy_function(clients, bundle_dir, manifest, layer_arns, options, report)
+
+
+def function_exists(client: Any, name: str) -> bool:
+    """Whether the Lambda function `name` exists (failures other than not-found raise)."""
+    return _function_exists(client, name)
+
+
+def translated(what: str, fix: str = "") -> contextlib.AbstractContextManager[None]:
+    """botocore failures inside the block as a PublishError about `what`, with a fix."""
+    return _translated(what, fix or _CREDENTIALS)
+
+
+def wait_until_updated(client: Any, name: str) -> None:
+    """Wait until the function's LastUpdateStatus is Successful; call it inside `translated`."""
+    _wait(client, "function_updated_v2", name)
 
 
 def _check_uploads(bundle_dir: Path, manifest: mf.Manifest, options: PublishOptions) -> None:
