@@ -347,6 +347,49 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _aws_compare_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`compare --aws` and the options only it uses."""
+    for option in reversed([
+        click.option("--aws", is_flag=True,
+                     help="Measure on AWS Lambda (boto3, the AWS CLI's credentials): creates "
+                     "one function per variant, invokes it, deletes it."),
+        click.option("--role", help="--aws: ARN of the execution role the functions run as."),
+        click.option("--region", help="--aws: AWS region [default: from the AWS configuration]."),
+        click.option("--endpoint-url", help="--aws: another Lambda endpoint (LocalStack, moto)."),
+        click.option("--memory", type=click.IntRange(128, 10240), default=None,
+                     help="--aws: MemorySize in MB; CPU scales with it on Lambda "
+                     "[default: 1024]."),
+        click.option("--prefix", default=None,
+                     help="--aws: prefix of function and layer names [default: lambundle-cmp-]."),
+        click.option("--s3-bucket", help="--aws: upload zips over 50 MB through this bucket."),
+        click.option("--keep", is_flag=True,
+                     help="--aws: keep the functions and layers instead of deleting them."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
+def _aws_compare(args: dict[str, Any], *, layout_dir: Path | None, no_sandbox: bool) -> Any:
+    """The AwsOptions of `compare --aws`, None without --aws; refuses options that clash."""
+    from bundler.errors import UsageError
+
+    given = [f"--{k.replace('_', '-')}" for k, v in args.items() if k != "aws" and v]
+    if not args["aws"]:
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with --aws.")
+        return None
+    if layout_dir is not None or no_sandbox:
+        flag = "--layout-dir" if layout_dir is not None else "--no-sandbox"
+        raise UsageError(f"{flag} is about the local sandbox; --aws measures on AWS Lambda.")
+    from bundler.compare_aws import DEFAULT_MEMORY, DEFAULT_PREFIX, AwsOptions
+
+    return AwsOptions(
+        role=args["role"] or "", region=args["region"], endpoint_url=args["endpoint_url"],
+        memory=args["memory"] or DEFAULT_MEMORY, prefix=args["prefix"] or DEFAULT_PREFIX,
+        s3_bucket=args["s3_bucket"], keep=args["keep"],
+    )  # fmt: skip
+
+
 @cli.command("compare")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--strategies", default="fat-layer,vendored,pinned", show_default=True,
@@ -377,17 +420,25 @@ def _csv(value: str) -> tuple[str, ...]:
               "[default: /dev/shm when it has room, else the temp dir].")
 @click.option("--no-importtime", is_flag=True, help="Skip the per-import breakdown.")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
+@_aws_compare_options
 def compare_command(
     src: Path, strategies: str, variants: str, pythons: str, no_baseline: bool, cold: int,
     warm: int, json_file: Path | None, plot_file: Path | None, python: str, arch: str,
     handler: str | None, resolver: str, event: Any, out: Path | None, layout_dir: Path | None,
-    no_importtime: bool, no_sandbox: bool,
+    no_importtime: bool, no_sandbox: bool, **aws_args: Any,
 ) -> None:
-    """Measure SRC's cold starts in every strategy against a pip --target baseline."""
+    """Measure SRC's cold starts in every strategy against a pip --target baseline.
+
+    With --aws, on AWS Lambda itself: one function per variant, cold starts forced by a
+    configuration change, Init Duration and Duration read from the REPORT log line.
+    """
     from bundler import compare as comparing
     from bundler.compare_report import dumps, render_footer, render_importtime, render_table
     from bundler.target import host_arch
 
+    aws = _aws_compare(aws_args, layout_dir=layout_dir, no_sandbox=no_sandbox)
+    if aws is not None:
+        arch = arch or "x86_64"  # Lambda's default, not this machine's
     if plot_file is not None:
         comparing.check_plot_path(plot_file)
     planned = comparing.plan_variants(
@@ -398,12 +449,17 @@ def compare_command(
         src=src, variants=tuple(planned), cold=cold, warm=warm, arch=arch or host_arch(),
         handler=handler, resolver=resolver, importtime=not no_importtime,
     )
+    payload = event.read() if event is not None else b"{}"
     try:
-        result = comparing.compare(
-            options, out=out, event=event.read() if event is not None else b"{}",
-            isolate=False if no_sandbox else None, layout_dir=layout_dir,
-            report=_progress,
-        )
+        if aws is not None:
+            from bundler.compare_aws import compare_on_aws
+
+            result = compare_on_aws(options, aws, out=out, event=payload, report=_progress)
+        else:
+            result = comparing.compare(
+                options, out=out, event=payload, isolate=False if no_sandbox else None,
+                layout_dir=layout_dir, report=_progress,
+            )  # fmt: skip
     except comparing.NothingMeasured as exc:
         if json_file is not None:
             json_file.write_text(dumps(exc.report), encoding="utf-8")

@@ -220,6 +220,9 @@ class AwsRunner:
         self._functions: dict[Path, _Function] = {}
         self._names: dict[str, Path] = {}
         self._nonce = 0
+        # A failure that is about the account, not the variant (credentials, permissions,
+        # the role): every other variant would fail alike, so it is not tried again.
+        self.account_error: str | None = None
         # What this run created, deleted by close(): function names, layer version ARNs.
         self.created_functions: list[str] = []
         self.published_layers: list[str] = []
@@ -231,6 +234,16 @@ class AwsRunner:
         found = self._functions.get(bundle)
         if found is not None:
             return found
+        if self.account_error is not None:
+            raise PublishError(f"not published, as the first failed: {self.account_error}")
+        try:
+            return self._publish(bundle)
+        except PublishError as exc:
+            if _account_wide(exc):
+                self.account_error = str(exc)
+            raise
+
+    def _publish(self, bundle: Path) -> _Function:
         name = function_name(self.options.prefix, bundle.name)
         other = self._names.get(name)
         if other is not None and other != bundle:
@@ -416,6 +429,26 @@ class AwsRunner:
         self.notes += self.close()
 
 
+# Codes that mean every call of this account fails alike; the rest are about one variant.
+_ACCOUNT_CODES = {
+    "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
+    "ExpiredTokenException", "ExpiredToken", "InvalidClientTokenId", "AccessDenied",
+}  # fmt: skip
+
+
+def _account_wide(exc: PublishError) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cause = exc.__cause__
+    if isinstance(cause, ClientError):
+        error = cause.response.get("Error", {})
+        code = error.get("Code", "")
+        role = code == "InvalidParameterValueException" and "role" in str(error.get("Message"))
+        return code in _ACCOUNT_CODES or role
+    # No credentials, no connection to the endpoint.
+    return isinstance(cause, BotoCoreError)
+
+
 def _delete(call: Any) -> str:
     """Run one delete call; '' when done or already gone, else what went wrong."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -517,9 +550,9 @@ def compare_on_aws(
     ]
     result["aws"] = runner.summary()
     if failed is not None:
-        errors = {f["error"] for f in result["failures"]}
-        if len(errors) == 1:
-            # One cause for every variant (credentials, role, quota): say it once.
-            raise NothingMeasured(f"Nothing could be measured on AWS: {errors.pop()}", result)
+        if runner.account_error is not None:
+            # One cause for every variant (credentials, permissions, role): say it once.
+            msg = f"Nothing could be measured on AWS: {runner.account_error}"
+            raise NothingMeasured(msg, result)
         raise NothingMeasured(str(failed), result)
     return result

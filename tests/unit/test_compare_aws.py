@@ -442,3 +442,21 @@ def test_unmeasured_extraction_is_null_in_json_and_a_dash_in_the_table() -> None
     assert row["cold_total_ms"]["median"] == 192.0
     table_row = render_table(report).splitlines()[2].split()
     assert table_row[3] == "-"  # extract
+
+
+def test_an_account_wide_failure_is_not_retried_for_every_variant(tmp_path: Path) -> None:
+    fake = FakeLambda()
+
+    def refuse(**kw: Any) -> dict[str, Any]:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
+        raise ClientError(error, "PublishLayerVersion")  # type: ignore[arg-type]
+
+    fake.publish_layer_version = refuse  # type: ignore[method-assign]
+    runner = runner_for(fake)
+    with pytest.raises(publish.PublishError, match="AccessDeniedException"):
+        runner.cold(small_bundle(tmp_path, "pinned"))
+    calls = len(fake.calls)
+    with pytest.raises(publish.PublishError, match="not published, as the first failed"):
+        runner.cold(small_bundle(tmp_path, "vendored"))
+    assert len(fake.calls) == calls  # AWS was not asked again
+    assert runner.account_error is not None and "AccessDeniedException" in runner.account_error
