@@ -7,8 +7,9 @@ check the zipped size, verify the bundle starts in the sandbox, and only then re
 previous output. A failure or Ctrl-C at any point leaves the previous bundle as it was.
 
 Everything expensive is cached by content (bundler.cache): the installed tree by lock,
-its pyc by tree and location, each archive by its entries, so an unchanged rebuild only
-copies cached zips.
+its pyc by tree and location and, below that, by each top-level package's sources, each
+archive by its entries; so an unchanged rebuild only copies cached zips, and a changed
+requirement recompiles its own package only.
 
 `docker=True` (`--docker`) locks allowing sdists where the target has no wheel, builds
 those in Lambda's build image (bundler.docker) and compiles all bytecode there, with
@@ -54,7 +55,7 @@ Verifier = Callable[[Path], None]
 
 DEFAULT_OUT_DIR = ".lambundle"
 # Bump when the layout of cached trees or the compile step changes.
-_CACHE_VERSION = "build-v1"
+_CACHE_VERSION = "build-v2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -447,19 +448,90 @@ def _entries_key(entries: Sequence[ZipEntry], cache: Cache, *parts: str) -> str:
 def _pyc_for(
     entries: tuple[ZipEntry, ...], ddir: str, compiler: Compiler, cache: Cache
 ) -> tuple[list[ZipEntry], list[str]]:
-    """pyc entries for `entries` compiled for `ddir`, from the cache when unchanged."""
+    """pyc entries for `entries` compiled for `ddir`, from the cache when unchanged.
+
+    Two levels: the whole set by its entries (paths inside the cache are ids, so an
+    unchanged rebuild hashes nothing), then, on a miss, each top-level package by the
+    sha256 of its sources, so a changed requirement recompiles its own package and
+    nothing else (bumping requests next to pandas does not recompile pandas).
+    """
     py = tuple(e for e in entries if e.arcname.endswith(".py") and e.source is not None)
-    key = _entries_key(py, cache, "pyc", ddir, *compiler.ident)
+    ident = ("pyc", ddir, *compiler.ident)
+    key = _entries_key(py, cache, *ident)
     entry = cache.dir("pyc", key)
-    if entry is None:
+    groups = _read_groups(entry, cache) if entry is not None else None
+    if groups is None:
+        if entry is not None:
+            cache.remove("pyc", key)  # a package it names was removed from the cache
+        entry = cache.put_dir(
+            "pyc", key, lambda tmp: _compile_packages(py, ident, compiler, cache, tmp)
+        )
+        groups = _read_groups(entry, cache)
+        assert groups is not None, "a fresh entry names packages that exist"
+    pyc: list[ZipEntry] = []
+    failed: list[str] = []
+    for package in groups:
+        pyc += bc.pyc_entries(package / "tree")
+        failed += json.loads((package / "failed.json").read_text(encoding="utf-8"))
+    return pyc, sorted(failed)
 
-        def build(tmp: Path) -> None:
-            failed = compiler.compile(py, ddir, tmp)
-            (tmp / "failed.json").write_text(json.dumps(failed), encoding="utf-8")
 
-        entry = cache.put_dir("pyc", key, build)
-    failed = json.loads((entry / "failed.json").read_text(encoding="utf-8"))
-    return bc.pyc_entries(entry / "tree"), failed
+def _package_of(arcname: str) -> str:
+    """The top-level package (or module file) an entry belongs to."""
+    return arcname.split("/", 1)[0]
+
+
+def _take_package(compiled: Path, name: str, tree: Path) -> None:
+    """Move package `name`'s pyc from the tree of a compile run into its own `tree`."""
+    tree.mkdir()
+    if name.endswith(".py"):  # a lone module: its pyc is in the top-level __pycache__
+        stem = name[: -len(".py")]
+        for pyc in sorted((compiled / "__pycache__").glob(f"{stem}.*.pyc")):
+            if pyc.name.count(".") == stem.count(".") + 2:  # stem.<tag>.pyc, not stem.x.<tag>
+                (tree / "__pycache__").mkdir(exist_ok=True)
+                pyc.rename(tree / "__pycache__" / pyc.name)
+    elif (compiled / name).is_dir():
+        (compiled / name).rename(tree / name)
+
+
+def _read_groups(entry: Path, cache: Cache) -> list[Path] | None:
+    """The package entries a set's entry names, or None if one is gone."""
+    keys = json.loads((entry / "packages.json").read_text(encoding="utf-8"))
+    found = [cache.dir("pyc-package", k) for k in keys]
+    return None if any(p is None for p in found) else [p for p in found if p is not None]
+
+
+def _compile_packages(
+    py: tuple[ZipEntry, ...], ident: tuple[str, ...], compiler: Compiler, cache: Cache, tmp: Path
+) -> None:
+    """Compile the packages of `py` not yet cached, in one run; record the set's packages."""
+    by_package: dict[str, list[ZipEntry]] = {}
+    for e in py:
+        by_package.setdefault(_package_of(e.arcname), []).append(e)
+    keys: dict[str, str] = {}
+    for name, members in sorted(by_package.items()):
+        items = [_CACHE_VERSION, *ident]
+        for e in sorted(members, key=lambda e: e.arcname):
+            assert e.source is not None
+            items += [e.arcname, hashlib.sha256(e.source.read_bytes()).hexdigest()]
+        keys[name] = Cache.key(*items)
+    missing = [n for n in sorted(keys) if cache.dir("pyc-package", keys[n]) is None]
+    if missing:
+        work = tmp / "compiled"
+        todo = tuple(e for n in missing for e in by_package[n])
+        failed = compiler.compile(todo, ident[1], work)
+        for name in missing:
+
+            def build(dest: Path, name: str = name) -> None:
+                _take_package(work / "tree", name, dest / "tree")
+                mine = [f for f in failed if _package_of(f) == name]
+                (dest / "failed.json").write_text(json.dumps(mine), encoding="utf-8")
+
+            cache.put_dir("pyc-package", keys[name], build)
+        shutil.rmtree(work, ignore_errors=True)
+    (tmp / "packages.json").write_text(
+        json.dumps([keys[n] for n in sorted(keys)]), encoding="utf-8"
+    )
 
 
 def _with_pyc(
