@@ -408,7 +408,8 @@ def _aws_compare(args: dict[str, Any], *, layout_dir: Path | None, no_sandbox: b
 @click.option("--plot", "plot_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the cold-start picture (.svg, or .png with rsvg-convert).")
 @_python_option
-@click.option("--arch", default="", help="x86_64 or arm64 [default: this machine's].")
+@click.option("--arch", default="",
+              help="x86_64 or arm64 [default: this machine's; x86_64 with --aws].")
 @_handler_option
 @_resolver_option
 @click.option("--event", type=click.File("rb"), default=None,
