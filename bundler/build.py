@@ -495,8 +495,12 @@ def _take_package(compiled: Path, name: str, tree: Path) -> None:
 
 
 def _read_groups(entry: Path, cache: Cache) -> list[Path] | None:
-    """The package entries a set's entry names, or None if one is gone."""
-    keys = json.loads((entry / "packages.json").read_text(encoding="utf-8"))
+    """The package entries a set's entry names, or None if one is gone (or the entry is
+    not one this version wrote)."""
+    try:
+        keys = json.loads((entry / "packages.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
     found = [cache.dir("pyc-package", k) for k in keys]
     return None if any(p is None for p in found) else [p for p in found if p is not None]
 

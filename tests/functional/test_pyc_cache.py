@@ -105,3 +105,15 @@ def test_a_package_dropped_from_the_cache_is_compiled_again(tmp_path: Path) -> N
         "__pycache__/beta.cpython-312.pyc",
         "alpha/__pycache__/__init__.cpython-312.pyc",
     ]
+
+
+def test_an_entry_without_its_package_list_is_rebuilt(tmp_path: Path) -> None:
+    assert PY312 is not None
+    cache = Cache(tmp_path / "cache")
+    compiler = build.local_compiler(PY312)
+    entries = tree(tmp_path / "site", {"alpha/__init__.py": "A = 1\n"})
+    build._pyc_for(entries, "/var/task", compiler, cache)
+    for entry in (cache.root / "pyc").iterdir():
+        (entry / "packages.json").unlink()  # as an older lambundle's entry would be
+    pyc, _ = build._pyc_for(entries, "/var/task", compiler, cache)
+    assert [e.arcname for e in pyc] == ["alpha/__pycache__/__init__.cpython-312.pyc"]
