@@ -492,6 +492,9 @@ def compare_command(
 @click.option("--timeout", default=30, show_default=True, type=click.IntRange(1, 900),
               help="Timeout in seconds.")
 @click.option("--s3-bucket", help="Upload zips over 50 MB through this bucket.")
+@click.option("--env", "env_pairs", multiple=True, metavar="K=V",
+              help="Set a function environment variable (repeatable); variables already "
+              "on the function are kept.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def publish_command(
     bundle_dir: Path,
@@ -503,10 +506,12 @@ def publish_command(
     memory: int,
     timeout: int,
     s3_bucket: str | None,
+    env_pairs: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Publish BUNDLE's layers and create or update its function on AWS Lambda (boto3)."""
     from bundler.publish import PublishOptions, publish
+    from bundler.sandbox import parse_env
 
     options = PublishOptions(
         function_name=function_name,
@@ -517,6 +522,7 @@ def publish_command(
         memory=memory,
         timeout=timeout,
         s3_bucket=s3_bucket,
+        environment=tuple(parse_env(env_pairs).items()),
     )
     result = publish(bundle_dir, options, report=_progress)
     if as_json:

@@ -29,6 +29,7 @@ from typing import Any
 from bundler import limits
 from bundler import manifest as mf
 from bundler.errors import PublishError, UsageError
+from bundler.layer import EXEC_WRAPPER
 from bundler.progress import Report, quiet
 
 DEFAULT_LAYER_PREFIX = "lambundle-"
@@ -57,6 +58,8 @@ class PublishOptions:
     memory: int = DEFAULT_MEMORY
     timeout: int = DEFAULT_TIMEOUT
     s3_bucket: str | None = None
+    # The user's own variables (`--env`), set next to the manifest's.
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,10 +104,22 @@ class Clients:
     s3: Any
 
 
-def layer_name(prefix: str, artifact: str) -> str:
-    """`<prefix><artifact>` in Lambda's layer-name alphabet, `[a-zA-Z0-9-_]+`."""
+def layer_name(prefix: str, artifact: str, lock_sha256: str | None = None) -> str:
+    """`<prefix><artifact>` in Lambda's layer-name alphabet, `[a-zA-Z0-9-_]+`.
+
+    A layer holding dependencies ("deps", "fat") is named by its lock too,
+    `<prefix><artifact>-<lock sha256, 12>`: functions with the same lock share one layer
+    name and its versions, and unrelated locks do not pile their versions onto one name
+    (where the reuse check, which reads the newest versions, would stop finding them).
+    """
+    if lock_sha256 and artifact in DEPENDENCY_LAYERS:
+        artifact = f"{artifact}-{lock_sha256[:12]}"
     name = _LAYER_NAME.sub("-", prefix + artifact).strip("-") or "layer"
     return name[:_LAYER_NAME_MAX]
+
+
+# The strategies' layers that carry the locked dependencies (strategies/).
+DEPENDENCY_LAYERS = frozenset({"deps", "fat"})
 
 
 def code_sha256(hex_digest: str) -> str:
@@ -162,8 +177,10 @@ def publish(
 
 
 def check_bundle(bundle_dir: Path, options: PublishOptions) -> mf.Manifest:
-    """BUNDLE's manifest, refused before anything is published when over Lambda's limits."""
+    """BUNDLE's manifest, refused before anything is published when over Lambda's limits
+    or when `--env` contradicts it."""
     manifest = mf.load(bundle_dir)
+    environment(manifest, options)
     limits.enforce(
         limits.checks(
             manifest.function.unzipped_size, [a.unzipped_size for a in manifest.layers]
@@ -297,7 +314,7 @@ def _publish_layer(
     options: PublishOptions,
     report: Report,
 ) -> LayerResult:
-    name = layer_name(options.layer_prefix, artifact.name)
+    name = layer_name(options.layer_prefix, artifact.name, manifest.lock_sha256)
     runtime = manifest.target.runtime
     arch = lambda_arch(manifest.target.arch)
     what = f"publishing layer {name} ({artifact.file})"
@@ -362,7 +379,7 @@ def _deploy_function(
         "Handler": manifest.handler,
         "Runtime": manifest.target.runtime,
         "Layers": layer_arns,
-        "Environment": {"Variables": dict(manifest.environment)},
+        "Environment": {"Variables": environment(manifest, options)},
         "MemorySize": options.memory,
         "Timeout": options.timeout,
     }
@@ -383,9 +400,46 @@ def _deploy_function(
         _wait(client, "function_updated_v2", name)
     report(f"updating function {name}: configuration")
     with _translated(f"updating the configuration of function {name}", _CREDENTIALS):
+        current = client.get_function_configuration(FunctionName=name)
+        variables = (current.get("Environment") or {}).get("Variables") or {}
+        config["Environment"] = {
+            "Variables": merged_environment(variables, config["Environment"]["Variables"])
+        }
         response = client.update_function_configuration(**config)
         _wait(client, "function_updated_v2", name)
     return str(response["FunctionArn"]), False
+
+
+def environment(manifest: mf.Manifest, options: PublishOptions) -> dict[str, str]:
+    """The variables publish sets: the manifest's, then the user's `--env`.
+
+    A `--env` that would change what the bundle needs (the exec wrapper) is refused.
+    """
+    variables = dict(manifest.environment)
+    for key, value in options.environment:
+        if key in manifest.environment and manifest.environment[key] != value:
+            msg = (
+                f"--env {key}: the bundle needs {key}={manifest.environment[key]} to start "
+                "lambundle's runtime; leave it out, or rebuild with another --runtime."
+            )
+            raise UsageError(msg)
+        variables[key] = value
+    return variables
+
+
+def merged_environment(current: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
+    """A published function's variables after an update: what publish sets wins, variables
+    the user set on the function stay, and lambundle's exec wrapper goes when the new bundle
+    does not use it (it would name a file no longer in /opt)."""
+    kept = {
+        key: value
+        for key, value in current.items()
+        if not (key == EXEC_WRAPPER_VARIABLE and value == EXEC_WRAPPER)
+    }
+    return {**kept, **wanted}
+
+
+EXEC_WRAPPER_VARIABLE = "AWS_LAMBDA_EXEC_WRAPPER"
 
 
 def _function_exists(client: Any, name: str) -> bool:

@@ -50,7 +50,7 @@ def build(
         resources[logical] = {
             "Type": "AWS::Serverless::LayerVersion",
             "Properties": {
-                "LayerName": layer_name(layer_prefix, artifact.name),
+                "LayerName": layer_name(layer_prefix, artifact.name, manifest.lock_sha256),
                 "Description": f"lambundle {manifest.strategy} {artifact.name} layer",
                 "ContentUri": _relative(bundle_dir / artifact.file, relative_to),
                 "CompatibleRuntimes": [runtime],

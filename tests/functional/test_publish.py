@@ -132,9 +132,9 @@ def test_publish_creates_layers_then_the_function(
                                   "--timeout", "20", capsys=capsys)
     assert code == 0
     assert result["created"] is True
-    assert [layer["name"] for layer in result["layers"]] == [
-        "lambundle-runtime", "lambundle-deps"
-    ] == [f"lambundle-{a.name}" for a in manifest.layers]
+    assert manifest.lock_sha256 is not None
+    deps = f"lambundle-deps-{manifest.lock_sha256[:12]}"  # named by the lock it holds
+    assert [layer["name"] for layer in result["layers"]] == ["lambundle-runtime", deps]
     assert all(layer["published"] for layer in result["layers"])
     assert result["skipped_layers"] == []
 
@@ -202,10 +202,13 @@ def test_a_pinned_layer_shared_by_two_functions_is_published_once(
     code, second, _ = run_publish(aws, two, "fn-two", role, capsys=capsys)
     assert code == 0
     assert second["created"] is True
-    assert second["skipped_layers"] == ["lambundle-runtime", "lambundle-deps"]
+    lock = mf.load(one).lock_sha256
+    assert lock is not None
+    deps = f"lambundle-deps-{lock[:12]}"
+    assert second["skipped_layers"] == ["lambundle-runtime", deps]
 
     lam = client(aws, "lambda")
-    assert len(lam.list_layer_versions(LayerName="lambundle-deps")["LayerVersions"]) == 1
+    assert len(lam.list_layer_versions(LayerName=deps)["LayerVersions"]) == 1
     layers = [
         [layer["Arn"] for layer in lam.get_function(FunctionName=name)["Configuration"]["Layers"]]
         for name in ("fn-one", "fn-two")
@@ -301,3 +304,39 @@ def test_no_region_says_how_to_give_one(
     err = capsys.readouterr().err
     assert "pass --region or set AWS_REGION" in err
     assert "Traceback" not in err
+
+
+def test_an_update_keeps_variables_set_on_the_function_and_adds_env(
+    tmp_path: Path, aws: str, role: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = hello(tmp_path)
+    manifest = mf.load(bundle)
+    code, _, err = run_publish(aws, bundle, "keep-env", role, "--env", "STAGE=dev",
+                               capsys=capsys)
+    assert code == 0, err
+    lam = client(aws, "lambda")
+    config = lam.get_function_configuration(FunctionName="keep-env")
+    assert config["Environment"]["Variables"] == {**manifest.environment, "STAGE": "dev"}
+    # Someone sets a variable in the console; the next publish must not lose it.
+    lam.update_function_configuration(
+        FunctionName="keep-env",
+        Environment={"Variables": {**config["Environment"]["Variables"], "TABLE": "orders"}},
+    )
+    code, _, err = run_publish(aws, bundle, "keep-env", role, "--env", "STAGE=prod",
+                               capsys=capsys)
+    assert code == 0, err
+    variables = lam.get_function_configuration(FunctionName="keep-env")["Environment"]
+    assert variables["Variables"] == {**manifest.environment, "STAGE": "prod", "TABLE": "orders"}
+
+
+def test_env_that_contradicts_the_bundle_is_refused_before_publishing(
+    tmp_path: Path, aws: str, role: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = hello(tmp_path)
+    code, _, err = run_publish(aws, bundle, "no-wrapper", role,
+                               "--env", "AWS_LAMBDA_EXEC_WRAPPER=/opt/mine", capsys=capsys)
+    assert code == 2
+    assert "--env AWS_LAMBDA_EXEC_WRAPPER: the bundle needs" in err
+    lam = client(aws, "lambda")
+    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    assert "no-wrapper" not in names

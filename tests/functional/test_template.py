@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bundler import manifest as mf
+from bundler import publish
 from bundler.cli import cli, main
 from tests.functional.publish_bundles import hello, pinned
 
@@ -52,7 +53,9 @@ def check_matches(template: dict[str, Any], bundle: Path, template_dir: Path) ->
         assert props["CompatibleRuntimes"] == [manifest.target.runtime]
         assert props["CompatibleArchitectures"] == [arch]
         assert props["RetentionPolicy"] == "Retain"
-        assert props["LayerName"] == f"lambundle-{artifact.name}"
+        assert props["LayerName"] == publish.layer_name(
+            "lambundle-", artifact.name, manifest.lock_sha256
+        )
     fn = functions[0]["Properties"]
     assert (template_dir / fn["CodeUri"]).resolve() == (bundle / "function.zip").resolve()
     assert fn["Handler"] == manifest.handler

@@ -166,6 +166,9 @@ class FakeLambda:
             raise not_found("GetFunction")
         return {"Configuration": self.functions[FunctionName]}
 
+    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
+        return dict(self.get_function(FunctionName)["Configuration"])
+
     def create_function(self, **kw: Any) -> dict[str, Any]:
         self._call("create_function", **kw)
         self.functions[kw["FunctionName"]] = dict(kw)

@@ -29,6 +29,28 @@ def test_layer_names_are_cut_to_lambdas_length() -> None:
     assert len(publish.layer_name("p-", "x" * 100)) == 64
 
 
+def test_dependency_layers_are_named_by_their_lock() -> None:
+    lock = "0123456789abcdef" * 4
+    assert publish.layer_name("lambundle-", "deps", lock) == "lambundle-deps-0123456789ab"
+    assert publish.layer_name("lambundle-", "fat", lock) == "lambundle-fat-0123456789ab"
+    assert publish.layer_name("lambundle-", "runtime", lock) == "lambundle-runtime"
+    assert publish.layer_name("lambundle-", "fat", None) == "lambundle-fat"
+
+
+def test_an_update_keeps_the_users_variables_and_drops_a_stale_wrapper() -> None:
+    current = {
+        "TABLE": "orders",  # set by the user on the function: kept
+        "LOG_LEVEL": "debug",  # also in what publish sets: publish wins
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/lambundle/exec-wrapper",  # the old bundle's
+    }
+    merged = publish.merged_environment(current, {"LOG_LEVEL": "info"})
+    assert merged == {"TABLE": "orders", "LOG_LEVEL": "info"}
+    wrapped = publish.merged_environment(
+        {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/other-wrapper"}, {}
+    )
+    assert wrapped == {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/other-wrapper"}  # not ours: kept
+
+
 def test_code_sha256_is_the_base64_of_the_digest() -> None:
     data = b"zip bytes"
     expected = base64.b64encode(hashlib.sha256(data).digest()).decode()
