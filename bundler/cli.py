@@ -273,7 +273,9 @@ def _sandbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0,
                      show_default=True, help="Function timeout in seconds."),
         click.option("--memory", type=click.IntRange(min=128, max=10240), default=128,
-                     show_default=True, help="Memory size in MB (reported, not enforced)."),
+                     show_default=True,
+                     help="Memory size in MB; an invoke that peaks above it fails as "
+                     "Lambda's OOM kill."),
         click.option("--interpreter", type=click.Path(path_type=Path), default=None,
                      help="The Python to mount at /var/lang "
                      "[default: found on PATH, pyenv or uv]."),

@@ -44,6 +44,9 @@ LANG_DIR = "/var/lang"
 # On-demand init may take 10 s before Lambda gives up on it (lambda-runtime-environment.html).
 INIT_TIMEOUT_S = 10.0
 ACCOUNT_ID = "012345678912"
+_MIB = 1_048_576
+# What Lambda reports when its OOM killer ends a function (SIGKILL, as Go's os/exec names it).
+_OOM_KILLED = "Runtime exited with error: signal: killed"
 # Linux signal numbers Go's os/exec names in "Runtime exited with error: signal: ...".
 _SIGNAL_NAMES: dict[int, str] = {
     int(signal.SIGKILL): "killed",
@@ -719,6 +722,14 @@ class Sandbox:
         peak = self._peak_rss()
         if outcome is None:
             outcome = self._timed_out(rid, limit)
+        elif peak is not None and peak > self.memory_mb * _MIB and self._proc is not None:
+            # Over its memory size, Lambda's OOM killer ends the process mid-invoke. The
+            # peak (VmHWM) is only known afterwards here: report what Lambda would have,
+            # drop what the handler returned, and reset the environment.
+            self.stop()
+            outcome = platform_error(
+                "Runtime.ExitError", f"RequestId: {rid} Error: {_OOM_KILLED}"
+            )
         elif outcome.kind in ("init_error", "platform") and self._proc is not None:
             # The runtime must exit after an init error, and a platform error (oversized
             # or malformed response, exit) ends the environment: give the process the
@@ -769,7 +780,7 @@ class Sandbox:
         report = (
             f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\t"
             f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {self.memory_mb} MB\t"
-            f"Max Memory Used: {math.ceil((peak or 0) / 1_048_576)} MB\t"
+            f"Max Memory Used: {math.ceil((peak or 0) / _MIB)} MB\t"
         )
         if timings.init_s is not None:
             report += f"Init Duration: {timings.init_s * 1000:.2f} ms\t"

@@ -258,6 +258,33 @@ def test_process_exit_is_runtime_exit_error(
     assert sb.invoke(b"{}").timings.cold
 
 
+@pytest.mark.parametrize("lambundle", [False, True])
+def test_an_invoke_over_the_memory_size_is_killed_as_lambda_kills_it(
+    sandboxes: SandboxFactory, lambundle: bool
+) -> None:
+    files = app(
+        """
+        def handler(event, context):
+            hog = bytearray(event["mb"] * 1024 * 1024)  # zero-filled: every page touched
+            return len(hog)
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=lambundle, memory_mb=160)
+    fits = sb.invoke(b'{"mb": 16}')
+    assert fits.error is None and fits.json() == 16 * 1024 * 1024
+    result = sb.invoke(b'{"mb": 200}')
+    assert result.payload != str(200 * 1024 * 1024).encode()  # the handler's answer is dropped
+    assert result.error == {
+        "errorMessage": f"RequestId: {result.request_id} Error: "
+        "Runtime exited with error: signal: killed",
+        "errorType": "Runtime.ExitError",
+    }
+    assert result.peak_rss is not None and result.peak_rss > 160 * 1024 * 1024
+    assert "Memory Size: 160 MB" in result.logs
+    assert not sb.running
+    assert sb.invoke(b'{"mb": 16}').timings.cold
+
+
 WRAPPER = "#!/bin/sh\nexport WRAPPED=yes\nexec \"$@\"\n"
 
 
