@@ -359,8 +359,8 @@ def _aws_compare_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--region", help="--aws: AWS region [default: from the AWS configuration]."),
         click.option("--endpoint-url", help="--aws: another Lambda endpoint (LocalStack, moto)."),
         click.option("--memory", type=click.IntRange(128, 10240), default=None,
-                     help="--aws: MemorySize in MB; CPU scales with it on Lambda "
-                     "[default: 1024]."),
+                     help="Memory size in MB [default: 1024]: on AWS, CPU scales with it; "
+                     "locally, an invoke that peaks above it fails as an OOM kill."),
         click.option("--prefix", default=None,
                      help="--aws: prefix of function and layer names [default: lambundle-cmp-]."),
         click.option("--s3-bucket", help="--aws: upload zips over 50 MB through this bucket."),
@@ -375,7 +375,9 @@ def _aws_compare(args: dict[str, Any], *, layout_dir: Path | None, no_sandbox: b
     """The AwsOptions of `compare --aws`, None without --aws; refuses options that clash."""
     from bundler.errors import UsageError
 
-    given = [f"--{k.replace('_', '-')}" for k, v in args.items() if k != "aws" and v]
+    given = [
+        f"--{k.replace('_', '-')}" for k, v in args.items() if k not in ("aws", "memory") and v
+    ]
     if not args["aws"]:
         if given:
             raise UsageError(f"{', '.join(given)} only apply with --aws.")
@@ -461,7 +463,7 @@ def compare_command(
         else:
             result = comparing.compare(
                 options, out=out, event=payload, isolate=False if no_sandbox else None,
-                layout_dir=layout_dir, report=_progress,
+                layout_dir=layout_dir, memory_mb=aws_args["memory"], report=_progress,
             )  # fmt: skip
     except comparing.NothingMeasured as exc:
         if json_file is not None:

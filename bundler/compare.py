@@ -176,6 +176,11 @@ def _check(result: Any, what: str) -> None:
         raise MeasureError(f"{what}: {kind}: {message}".rstrip(": "))
 
 
+# The same default as `compare --aws`: enough for large dependencies, so an OOM kill is
+# the user's choice of --memory, not a surprise.
+DEFAULT_MEMORY_MB = 1024
+
+
 class SandboxRunner:
     """Cold starts and warm invokes in `bundler.sandbox.Sandbox`."""
 
@@ -186,11 +191,13 @@ class SandboxRunner:
         isolate: bool | None = None,
         timeout_s: float = 30.0,
         layout_dir: Path | None = None,
+        memory_mb: int = DEFAULT_MEMORY_MB,
     ) -> None:
         self.event = event
         self.isolate = isolate
         self.timeout_s = timeout_s
         self.layout_dir = layout_dir
+        self.memory_mb = memory_mb
 
     @contextlib.contextmanager
     def _sandbox(self, bundle: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
@@ -206,6 +213,7 @@ class SandboxRunner:
                 bundle,
                 env=env,
                 timeout_s=self.timeout_s,
+                memory_mb=self.memory_mb,
                 isolate=self.isolate,
                 work_dir=work,
                 # Large native dependencies on a busy 2-core machine may exceed Lambda's 10 s.
@@ -491,12 +499,14 @@ def compare(
     event: bytes = b"{}",
     isolate: bool | None = None,
     layout_dir: Path | None = None,
+    memory_mb: int | None = None,
     runner: RemoteRunner | None = None,
     report: Report = quiet,
 ) -> dict[str, Any]:
     """Build every variant (into `out`, or a temporary directory) and measure them.
 
-    `layout_dir` is where each sandbox extracts the bundle (default: the temp dir).
+    `layout_dir` is where each sandbox extracts the bundle (default: the temp dir);
+    `memory_mb` its memory size (an invoke that peaks above it fails as an OOM kill).
     `runner` measures somewhere else instead of the local sandbox (`compare --aws`); the
     caller sets it up and cleans it up.
 
@@ -514,7 +524,10 @@ def compare(
             work = out.absolute()
             work.mkdir(parents=True, exist_ok=True)
         builder = sandbox_builder(options, work, report=report)
-        measure = runner or SandboxRunner(event=event, isolate=isolate, layout_dir=layout_dir)
+        measure = runner or SandboxRunner(
+            event=event, isolate=isolate, layout_dir=layout_dir,
+            memory_mb=memory_mb or DEFAULT_MEMORY_MB,
+        )  # fmt: skip
         result = run_compare(options, builder, measure, report=report)
     if runner is not None:
         result["machine"], settings = runner.where()
@@ -526,6 +539,7 @@ def compare(
         result["settings"]["layout_dir"] = str(
             layout_dir or layout_root(0) or tempfile.gettempdir()
         )
+        result["settings"]["memory_mb"] = memory_mb or DEFAULT_MEMORY_MB
     if not result["variants"]:
         reasons = "; ".join(f"{f['variant']}: {f['error'].splitlines()[0]}"
                             for f in result["failures"][:4])  # fmt: skip

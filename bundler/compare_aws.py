@@ -34,7 +34,14 @@ from types import TracebackType
 from typing import Any
 
 from bundler import __version__, publish
-from bundler.compare import ColdRun, CompareOptions, MeasureError, NothingMeasured, compare
+from bundler.compare import (
+    DEFAULT_MEMORY_MB,
+    ColdRun,
+    CompareOptions,
+    MeasureError,
+    NothingMeasured,
+    compare,
+)
 from bundler.compare_report import ColdSample
 from bundler.errors import PublishError, UsageError
 from bundler.progress import Report, quiet
@@ -43,7 +50,7 @@ from bundler.stats import summarize
 COLD_VARIABLE = "LAMBUNDLE_COLD"
 DEFAULT_PREFIX = "lambundle-cmp-"
 # CPU scales with memory on Lambda (a full vCPU at 1,769 MB); 1024 MB is a common setting.
-DEFAULT_MEMORY = 1024
+DEFAULT_MEMORY = DEFAULT_MEMORY_MB
 # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html: FunctionName.
 _FUNCTION_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 _FUNCTION_NAME_MAX = 64

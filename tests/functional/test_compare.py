@@ -46,7 +46,7 @@ def hello_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, 
     src = tmp / "hello"
     shutil.copytree(HELLO, src)
     code, out, err = run([
-        "compare", str(src), "--cold", "2", "--warm", "2",
+        "compare", str(src), "--cold", "2", "--warm", "2", "--memory", "256",
         "--json", str(tmp / "r.json"), "--plot", str(tmp / "r.svg"),
     ])  # fmt: skip
     return code, out, err, tmp
@@ -88,6 +88,7 @@ def test_json_has_every_variant_every_field_and_every_sample(hello_run):
     base = report["variants"][-1]
     assert base["ratio_to_baseline"]["cold_total_ms"] == 1.0
     assert "pip install --target" in base["description"]
+    assert report["settings"]["memory_mb"] == 256
     machine = report["machine"]
     assert {"cpu", "cores", "kernel", "python", "bwrap"} <= set(machine)
     assert machine["target_pythons"]["3.12"].startswith("3.12.")
