@@ -85,6 +85,7 @@ def test_an_update_waits_before_the_code_between_code_and_configuration_and_afte
         "wait function_updated_v2",
         "update_function_code",
         "wait function_updated_v2",
+        "get_function_configuration",  # its variables, kept next to the bundle's
         "update_function_configuration",
         "wait function_updated_v2",
     ]
