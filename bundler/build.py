@@ -652,8 +652,37 @@ def _write_cached(entries: Sequence[ZipEntry], dest: Path, cache: Cache) -> None
     key = _entries_key(entries, cache, "zip")
     entry = cache.dir("zip", key)
     if entry is None:
-        entry = cache.put_dir("zip", key, lambda tmp: write_zip(tmp / "archive.zip", entries))
+        members = CachedMembers(cache)
+        entry = cache.put_dir(
+            "zip", key, lambda tmp: write_zip(tmp / "archive.zip", entries, members)
+        )
     shutil.copyfile(entry / "archive.zip", dest)
+
+
+class CachedMembers:
+    """`archive.MemberStore` in lambundle's cache: each large member deflated once, for
+    every strategy's zip and every rebuild that ships it again."""
+
+    KIND = "deflated"
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    def get(self, key: str) -> bytes | None:
+        entry = self.cache.dir(self.KIND, key)
+        if entry is None:
+            return None
+        try:
+            return (entry / "member").read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, deflated: bytes) -> None:
+        def write(tmp: Path) -> None:
+            (tmp / "member").write_bytes(deflated)
+
+        self.cache.remove(self.KIND, key)  # a damaged one is replaced, not kept
+        self.cache.put_dir(self.KIND, key, write)
 
 
 def _replace(new: Path, out: Path) -> None:

@@ -72,3 +72,50 @@ def test_what_would_need_zip64_goes_through_zipfile(
     archive._write_zip_serial(tmp_path / "serial.zip", {e.arcname: e for e in items})
     assert (tmp_path / "out.zip").read_bytes() == (tmp_path / "serial.zip").read_bytes()
     assert not (tmp_path / "out.zip.part").exists()
+
+
+class DictStore:
+    """A MemberStore in memory, counting what it is asked (logic only)."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, bytes] = {}
+        self.gets = 0
+        self.puts = 0
+
+    def get(self, key: str) -> bytes | None:
+        self.gets += 1
+        return self.members.get(key)
+
+    def put(self, key: str, deflated: bytes) -> None:
+        self.puts += 1
+        self.members[key] = deflated
+
+
+def test_a_member_store_gives_the_same_bytes_and_deflates_large_members_once(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(3)
+    big = bytes(rng.getrandbits(8) for _ in range(200_000)) * 8  # 1.6 MB, over the threshold
+    items = [ZipEntry("lib/big.so", data=big), ZipEntry("small.py", data=b"x = 1\n")]
+    archive.write_zip(tmp_path / "plain.zip", items)
+    store = DictStore()
+    archive.write_zip(tmp_path / "first.zip", items, store)
+    assert (store.gets, store.puts) == (1, 1)  # only the large member goes through it
+    # Another zip with the same content under another name: taken from the store.
+    renamed = [ZipEntry("vendor/lib/big.so", data=big), *items[1:]]
+    archive.write_zip(tmp_path / "second.zip", renamed, store)
+    assert (store.gets, store.puts) == (2, 1)
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "plain.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "second.zip") as zf:
+        assert zf.testzip() is None and zf.read("vendor/lib/big.so") == big
+
+
+def test_a_damaged_stored_member_is_deflated_again_not_shipped(tmp_path: Path) -> None:
+    big = bytes(range(256)) * 8192  # 2 MiB
+    store = DictStore()
+    archive.write_zip(tmp_path / "a.zip", [ZipEntry("big.bin", data=big)], store)
+    (key,) = store.members
+    store.members[key] = store.members[key][:-10] + b"garbage!!!"
+    archive.write_zip(tmp_path / "b.zip", [ZipEntry("big.bin", data=big)], store)
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    assert store.puts == 2

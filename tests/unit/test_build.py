@@ -68,7 +68,7 @@ def test_an_interrupted_build_leaves_the_previous_bundle(
     build.execute(plan(), out, cache=cache, bytecode=NONE)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def interrupted(path: Path, entries: object) -> None:
+    def interrupted(path: Path, entries: object, store: object = None) -> None:
         path.write_bytes(b"half a zip")
         raise KeyboardInterrupt
 
@@ -140,3 +140,13 @@ def test_default_out_is_inside_the_source(tmp_path: Path) -> None:
     script.write_text("")
     assert build.default_out(tmp_path, "pinned") == tmp_path / ".lambundle" / "pinned"
     assert build.default_out(script, "vendored") == tmp_path / ".lambundle" / "tool-vendored"
+
+
+def test_cached_members_keep_deflated_members_in_the_cache(tmp_path: Path) -> None:
+    members = build.CachedMembers(Cache(tmp_path / "c"))
+    assert members.get("k1") is None
+    members.put("k1", b"deflated")
+    assert members.get("k1") == b"deflated"
+    members.put("k1", b"again")  # a damaged member is replaced
+    assert members.get("k1") == b"again"
+    assert sorted(p.name for p in (tmp_path / "c" / "deflated").iterdir()) == ["k1"]
