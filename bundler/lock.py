@@ -7,7 +7,8 @@ glibc ceiling), never the host, and cached by its inputs (requirements, target, 
 the same inputs give back the same lock without running a resolver.
 
 uv is the default when installed (measured ~6x faster here on requests+pydantic+numpy),
-pip-tools otherwise; `resolver="pip-tools"|"uv"` chooses explicitly.
+pip-tools otherwise; `resolver="pip-tools"|"uv"` chooses explicitly. A project that has its
+own uv.lock is not resolved at all: the lock is its uv.lock's pins for the target.
 
 One difference to know: pip-compile evaluates environment markers (`python_version`,
 `platform_machine`) for the interpreter that runs it, while uv evaluates them for the
