@@ -33,9 +33,9 @@ def tree(root: Path, files: dict[str, str]) -> tuple[ZipEntry, ...]:
     return tuple(entries_from_tree(root))
 
 
-def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
+def recording_compiler() -> tuple[build.Compiler, list[list[str]]]:
+    """The real compiler, and the list of what each of its runs was asked to compile."""
     assert PY312 is not None
-    cache = Cache(tmp_path / "cache")
     real = build.local_compiler(PY312)
     asked: list[list[str]] = []
 
@@ -43,7 +43,12 @@ def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
         asked.append(sorted(e.arcname for e in py))
         return real.compile(py, ddir, dest)
 
-    compiler = build.Compiler(real.ident, spy)
+    return build.Compiler(real.ident, spy), asked
+
+
+def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    compiler, asked = recording_compiler()
     site = "/opt/python/lib/python3.12/site-packages"
 
     first, failed = build._pyc_for(tree(tmp_path / "one", FILES), site, compiler, cache)
@@ -83,16 +88,8 @@ def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
 
 
 def test_a_package_dropped_from_the_cache_is_compiled_again(tmp_path: Path) -> None:
-    assert PY312 is not None
     cache = Cache(tmp_path / "cache")
-    real = build.local_compiler(PY312)
-    asked: list[list[str]] = []
-
-    def spy(py: tuple[ZipEntry, ...], ddir: str, dest: Path) -> list[str]:
-        asked.append(sorted(e.arcname for e in py))
-        return real.compile(py, ddir, dest)
-
-    compiler = build.Compiler(real.ident, spy)
+    compiler, asked = recording_compiler()
     entries = tree(tmp_path / "site", {"alpha/__init__.py": "A = 1\n", "beta.py": "B = 1\n"})
     build._pyc_for(entries, "/var/task", compiler, cache)
     for package in (cache.root / "pyc-package").iterdir():
