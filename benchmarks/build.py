@@ -4,6 +4,8 @@ Both build the same requirement sets for the same Lambda target, in one run:
 
 - cold build: empty caches for both (lambundle's cache, uv's and pip's);
 - warm rebuild: the same build again, caches kept (a fresh output directory for both);
+- changed requirement: one more requirement (`six`) added, then built again with the
+  caches kept, as after `pip install six` in a project (restored afterwards);
 - unzipped size of what would be deployed (lambundle: every zip of the bundle, the runtime
   layer included; aws-lambda-builders: its artifacts directory, zipped the way `sam`
   zips it, with each file's mtime);
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import contextlib
 import datetime
 import json
 import os
@@ -38,6 +41,7 @@ import tempfile
 import textwrap
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +275,22 @@ def albs_build(
     return elapsed, artifacts
 
 
+# What the "changed requirement" rebuild adds: small, pure Python, in none of the sets.
+ADDED_REQUIREMENT = "six"
+
+
+@contextlib.contextmanager
+def added_requirement(src: Path) -> Iterator[None]:
+    """src's requirements with ADDED_REQUIREMENT appended, restored afterwards."""
+    requirements = src / "requirements.txt"
+    original = requirements.read_text()
+    requirements.write_text(original.rstrip("\n") + f"\n{ADDED_REQUIREMENT}\n")
+    try:
+        yield
+    finally:
+        requirements.write_text(original)
+
+
 def bundle_zips(out: Path) -> list[Path]:
     manifest = json.loads((out / "bundle.json").read_text())
     return [out / a["file"] for a in (manifest["function"], *manifest["layers"])]
@@ -284,6 +304,8 @@ def bench_set(
     base = work / "runs" / name
     shutil.rmtree(base, ignore_errors=True)
     lb_cold, lb_warm, al_cold, al_warm = [], [], [], []
+    lb_changed: list[float] = []
+    al_changed: list[float] = []
     for i in range(args.repeat):
         caches_lb = base / f"caches-lb-{i}"
         caches_al = base / f"caches-albs-{i}"
@@ -297,12 +319,19 @@ def bench_set(
                 lb_out = base / "lb-out"
                 lb_cold.append(lambundle_build(src, lb_out, env_lb, args.python, args.arch))
                 lb_warm.append(lambundle_build(src, lb_out, env_lb, args.python, args.arch))
+                with added_requirement(src):
+                    lb_changed.append(lambundle_build(
+                        src, base / "lb-changed", env_lb, args.python, args.arch))
             else:
                 al_work = base / "albs"
                 t, _ = albs_build(venv_python, src, al_work, env_al, args.python, args.arch)
                 al_cold.append(t)
                 t, artifacts = albs_build(venv_python, src, al_work, env_al, args.python, args.arch)
                 al_warm.append(t)
+                with added_requirement(src):
+                    t, _ = albs_build(venv_python, src, base / "albs-changed", env_al,
+                                      args.python, args.arch)
+                al_changed.append(t)
     lambundle_build(src, base / "lb-slim", env_lb, args.python, args.arch, slim=True)
     albs_zip = base / "albs.zip"
     # `sam build` leaves a directory; `sam deploy` zips it later. lambundle's times include
@@ -332,6 +361,7 @@ def bench_set(
         "lambundle": {
             "cold_s": [round(t, 3) for t in lb_cold],
             "warm_s": [round(t, 3) for t in lb_warm],
+            "changed_s": [round(t, 3) for t in lb_changed],
             "unzipped_bytes": lb_size,
             "slim_unzipped_bytes": slim_size,
             "function_pyc_bytes": fn_bc["pyc_bytes"],
@@ -341,6 +371,7 @@ def bench_set(
         "aws_lambda_builders": {
             "cold_s": [round(t, 3) for t in al_cold],
             "warm_s": [round(t, 3) for t in al_warm],
+            "changed_s": [round(t, 3) for t in al_changed],
             "unzipped_bytes": al_size,
             "zip_s": round(albs_zip_s, 3),
             "bytecode": al_bc,
@@ -350,6 +381,7 @@ def bench_set(
         "cold": round(med(lb_cold) / med(al_cold), 3),
         "cold_vs_build_and_zip": round(med(lb_cold) / (med(al_cold) + albs_zip_s), 3),
         "warm": round(med(lb_warm) / med(al_warm), 3),
+        "changed": round(med(lb_changed) / med(al_changed), 3),
         "size": round(lb_size / al_size, 3),
         "size_with_runtime_layer": round((lb_size + runtime_layer) / al_size, 3),
         "size_vs_baseline_plus_bytecode": round(lb_size / (al_size + missing_pyc), 3),
@@ -418,10 +450,10 @@ def markdown(data: dict[str, Any]) -> str:
         "(in brackets: of all .py files shipped; test suites ship as source only).",
         "",
         "| set | cold lambundle | cold albs (+ zip) | cold ratio (vs + zip) | warm lambundle | "
-        "warm albs | "
+        f"warm albs | + `{ADDED_REQUIREMENT}`: lambundle / albs | "
         "unzipped lambundle | of it pyc | unzipped albs | `--slim` | + runtime layer | "
         "lambundle pyc usable | albs pyc usable |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in data["results"]:
         lb, al, ra = r["lambundle"], r["aws_lambda_builders"], r["ratios"]
@@ -430,6 +462,8 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {r['set']} | {med(lb['cold_s']):.2f} s | {med(al['cold_s']):.2f} s "
             f"(+{al['zip_s']:.2f} s) | {ra['cold']:.2f} ({ra['cold_vs_build_and_zip']:.2f}) | "
             f"{med(lb['warm_s']):.2f} s | {med(al['warm_s']):.2f} s | "
+            f"{med(lb['changed_s']):.2f} s / {med(al['changed_s']):.2f} s "
+            f"({ra['changed']:.2f}x) | "
             f"{lb['unzipped_bytes'] / 1e6:.2f} MB ({ra['size']:.2f}x) | "
             f"{lb['function_pyc_bytes'] / 1e6:.2f} MB | "
             f"{al['unzipped_bytes'] / 1e6:.2f} MB | "
