@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -76,12 +77,9 @@ class Lock:
 def parse_lock(text: str, source: str = "lock") -> tuple[Pin, ...]:
     """Pins of a `--generate-hashes` requirements file; every line must be pinned and hashed."""
     pins: list[Pin] = []
-    logical = re.sub(r"\\\s*\n", " ", text)
-    for lineno, raw in enumerate(logical.splitlines(), 1):
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line or line.startswith("-"):
+    for lineno, requirement, options in requirement_lines(text):
+        if requirement.startswith("-"):
             continue
-        requirement, *options = re.split(r"\s+(?=--)", line)
         hashes = sorted(
             o.split("=", 1)[1].strip() for o in options if o.startswith("--hash=")
         )
@@ -99,6 +97,17 @@ def parse_lock(text: str, source: str = "lock") -> tuple[Pin, ...]:
             raise LockError(msg)
         pins.append(Pin(name=req.name, version=exact[0].version, hashes=tuple(hashes)))
     return tuple(pins)
+
+
+def requirement_lines(text: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number, requirement, its `--options`) of each logical line of a requirements
+    file: continuations joined, comments and blank lines dropped."""
+    logical = re.sub(r"\\\s*\n", " ", text)
+    for lineno, raw in enumerate(logical.splitlines(), 1):
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if line:
+            requirement, *options = re.split(r"\s+(?=--)", line)
+            yield lineno, requirement, options
 
 
 # -- the resolver interface ---------------------------------------------------------------
@@ -337,11 +346,7 @@ def lock_from_uv_lock(project: Project, target: Target, uv_lock: Path, say: Repo
         raise LockError(msg)
     environment = {**target_environment(target), "extra": ""}
     body: list[str] = []
-    for line in re.sub(r"\\\s*\n", " ", proc.stdout).splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        requirement, *options = re.split(r"\s+(?=--)", line)
+    for _, requirement, options in requirement_lines(proc.stdout):
         if requirement.startswith(("-e", ".", "/")) or " @ " in requirement:
             msg = (
                 f"{uv_lock} pins {requirement.split(';')[0].strip()!r}, a local or direct "
