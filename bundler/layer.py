@@ -17,6 +17,8 @@ from bundler.manifest import FUNCTION_PATHS, LAYER_PATHS_DIR
 RUNTIME_SOURCE = Path(runtime.__file__).parent
 RUNTIME_PACKAGE = "lambundle/_lambundle_runtime"
 EXEC_WRAPPER = "/opt/lambundle/exec-wrapper"
+# The function configuration variable that makes a managed runtime start the wrapper.
+EXEC_WRAPPER_VARIABLE = "AWS_LAMBDA_EXEC_WRAPPER"
 
 
 def runtime_entries() -> list[ZipEntry]:

@@ -29,7 +29,7 @@ from typing import Any
 from bundler import limits
 from bundler import manifest as mf
 from bundler.errors import PublishError, UsageError
-from bundler.layer import EXEC_WRAPPER
+from bundler.layer import EXEC_WRAPPER, EXEC_WRAPPER_VARIABLE
 from bundler.progress import Report, quiet
 
 DEFAULT_LAYER_PREFIX = "lambundle-"
@@ -437,9 +437,6 @@ def merged_environment(current: dict[str, str], wanted: dict[str, str]) -> dict[
         if not (key == EXEC_WRAPPER_VARIABLE and value == EXEC_WRAPPER)
     }
     return {**kept, **wanted}
-
-
-EXEC_WRAPPER_VARIABLE = "AWS_LAMBDA_EXEC_WRAPPER"
 
 
 def _function_exists(client: Any, name: str) -> bool:

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Literal, Protocol
 
 from bundler.archive import ZipEntry
-from bundler.layer import EXEC_WRAPPER
+from bundler.layer import EXEC_WRAPPER, EXEC_WRAPPER_VARIABLE
 from bundler.target import Target
 
 TASK_ROOT = "/var/task"
@@ -131,7 +131,7 @@ def environment(target: Target) -> tuple[tuple[str, str], ...]:
     """What the function's configuration must set: on managed runtimes, the exec wrapper
     that swaps AWS's client for lambundle's runtime (runtimes-modify.html)."""
     if target.managed:
-        return (("AWS_LAMBDA_EXEC_WRAPPER", EXEC_WRAPPER),)
+        return ((EXEC_WRAPPER_VARIABLE, EXEC_WRAPPER),)
     return ()
 
 
