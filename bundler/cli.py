@@ -463,7 +463,8 @@ def compare_command(
         else:
             result = comparing.compare(
                 options, out=out, event=payload, isolate=False if no_sandbox else None,
-                layout_dir=layout_dir, memory_mb=aws_args["memory"], report=_progress,
+                layout_dir=layout_dir, memory_mb=aws_args["memory"] or comparing.DEFAULT_MEMORY_MB,
+                report=_progress,
             )  # fmt: skip
     except comparing.NothingMeasured as exc:
         if json_file is not None:

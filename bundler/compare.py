@@ -499,7 +499,7 @@ def compare(
     event: bytes = b"{}",
     isolate: bool | None = None,
     layout_dir: Path | None = None,
-    memory_mb: int | None = None,
+    memory_mb: int = DEFAULT_MEMORY_MB,
     runner: RemoteRunner | None = None,
     report: Report = quiet,
 ) -> dict[str, Any]:
@@ -526,7 +526,7 @@ def compare(
         builder = sandbox_builder(options, work, report=report)
         measure = runner or SandboxRunner(
             event=event, isolate=isolate, layout_dir=layout_dir,
-            memory_mb=memory_mb or DEFAULT_MEMORY_MB,
+            memory_mb=memory_mb,
         )  # fmt: skip
         result = run_compare(options, builder, measure, report=report)
     if runner is not None:
@@ -539,7 +539,7 @@ def compare(
         result["settings"]["layout_dir"] = str(
             layout_dir or layout_root(0) or tempfile.gettempdir()
         )
-        result["settings"]["memory_mb"] = memory_mb or DEFAULT_MEMORY_MB
+        result["settings"]["memory_mb"] = memory_mb
     if not result["variants"]:
         reasons = "; ".join(f"{f['variant']}: {f['error'].splitlines()[0]}"
                             for f in result["failures"][:4])  # fmt: skip
