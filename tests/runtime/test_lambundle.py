@@ -285,6 +285,44 @@ def test_pth_files_in_the_task_root_work(make_task, tmp_path):
     assert run.posts[0].json() == "from pth"
 
 
+# -- collection during init ---------------------------------------------------------------
+
+_GC_APP = """import gc
+AT_INIT = gc.get_threshold()
+{init}
+def handler(e, c):
+    return [list(AT_INIT), list(gc.get_threshold()), gc.isenabled()]
+"""
+
+
+def _interpreter_gc_threshold():
+    out = subprocess.run(
+        [sys.executable, "-c", "import gc; print(list(gc.get_threshold()))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def test_init_collects_less_often_and_invokes_as_usual(make_task):
+    from runtime.main import INIT_GC_THRESHOLD
+
+    task = make_task({"app.py": _GC_APP.format(init="")})
+    run = run_events("lambundle", task, "app.handler", [{}, {}])
+    default = _interpreter_gc_threshold()
+    for post in run.posts:
+        at_init, at_invoke, enabled = post.json()
+        assert at_init == [INIT_GC_THRESHOLD, *default[1:]]
+        assert at_invoke == default and enabled
+
+
+def test_thresholds_an_init_sets_are_kept(make_task):
+    init = "gc.set_threshold(5000, 20, 30)\ngc.disable()"
+    task = make_task({"app.py": _GC_APP.format(init=init)})
+    run = run_events("lambundle", task, "app.handler", [{}])
+    _, at_invoke, enabled = run.posts[0].json()
+    assert at_invoke == [5000, 20, 30] and not enabled
+
+
 # -- the layer layout ---------------------------------------------------------------------------
 
 
