@@ -2,11 +2,17 @@
 
 Order: an explicit path, then `pythonX.Y` on PATH, then pyenv's versions, then uv's
 managed Pythons. The host's `python3` counts when its version matches.
+
+Every build and every sandbox asks, so asking is kept cheap: pyenv's shims on PATH are
+passed over (each is a shell script that takes about 100 ms to answer, and every
+interpreter a shim can start is found directly under pyenv's versions or further along
+PATH), and an interpreter's answer is remembered for as long as its file is unchanged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import subprocess
@@ -31,6 +37,15 @@ class Interpreter:
 def probe(path: Path) -> Interpreter | None:
     """Ask `path` for its version and prefix; None if it is not a working CPython."""
     try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _probe(path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _probe(path: Path, ino: int, size: int, mtime_ns: int) -> Interpreter | None:
+    try:
         out = subprocess.run(
             [str(path), "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=True
         ).stdout.split("\n")
@@ -39,13 +54,24 @@ def probe(path: Path) -> Interpreter | None:
     return Interpreter(path=path, version=out[0].strip(), prefix=Path(out[1].strip()))
 
 
+def _which(name: str, skip: Path) -> Path | None:
+    """`shutil.which(name)`, passing over the directory `skip`."""
+    path = os.pathsep.join(
+        entry
+        for entry in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        if entry and Path(entry) != skip
+    )
+    exe = shutil.which(name, path=path)
+    return Path(exe) if exe else None
+
+
 def _candidates(minor: str) -> list[Path]:
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     found: list[Path] = []
     for name in (f"python{minor}", "python3"):
-        exe = shutil.which(name)
+        exe = _which(name, skip=pyenv_root / "shims")
         if exe:
-            found.append(Path(exe))
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+            found.append(exe)
     for version_dir in sorted((pyenv_root / "versions").glob(f"{minor}.*"), reverse=True):
         found.append(version_dir / "bin" / f"python{minor}")
     uv_dir = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
