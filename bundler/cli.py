@@ -363,9 +363,13 @@ def _aws_compare_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      "locally, an invoke that peaks above it fails as an OOM kill."),
         click.option("--prefix", default=None,
                      help="--aws: prefix of function and layer names [default: lambundle-cmp-]."),
-        click.option("--s3-bucket", help="--aws: upload zips over 50 MB through this bucket."),
+        click.option("--timeout", type=click.IntRange(1, 900), default=None, metavar="SECONDS",
+                     help="--aws: the functions' timeout, 1-900 s (Lambda's range) [default: 30]."),
+        click.option("--s3-bucket", help="--aws: upload zips over 50 MB through this bucket "
+                     "(the uploads are deleted at the end, unless --keep)."),
         click.option("--keep", is_flag=True,
-                     help="--aws: keep the functions and layers instead of deleting them."),
+                     help="--aws: keep the functions, layers and S3 uploads instead of "
+                     "deleting them."),
     ]):  # fmt: skip
         command = option(command)
     return command
@@ -380,17 +384,19 @@ def _aws_compare(args: dict[str, Any], *, layout_dir: Path | None, no_sandbox: b
     ]
     if not args["aws"]:
         if given:
-            raise UsageError(f"{', '.join(given)} only apply with --aws.")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{', '.join(given)} only {verb} with --aws.")
         return None
     if layout_dir is not None or no_sandbox:
         flag = "--layout-dir" if layout_dir is not None else "--no-sandbox"
         raise UsageError(f"{flag} is about the local sandbox; --aws measures on AWS Lambda.")
-    from bundler.compare_aws import DEFAULT_MEMORY, DEFAULT_PREFIX, AwsOptions
+    from bundler.compare_aws import DEFAULT_MEMORY, DEFAULT_PREFIX, DEFAULT_TIMEOUT, AwsOptions
 
     return AwsOptions(
         role=args["role"] or "", region=args["region"], endpoint_url=args["endpoint_url"],
         memory=args["memory"] or DEFAULT_MEMORY, prefix=args["prefix"] or DEFAULT_PREFIX,
         s3_bucket=args["s3_bucket"], keep=args["keep"],
+        timeout=args["timeout"] or DEFAULT_TIMEOUT,
     )  # fmt: skip
 
 

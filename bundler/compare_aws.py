@@ -13,8 +13,17 @@ reported), so `extract_ms` is not measured (NaN, `null` in JSON) and the cold to
 Init Duration + Duration. The client-observed round trip of every cold invoke, which does
 include that phase and the network, is kept in the report's `aws` block.
 
-Everything this runner creates is deleted at the end (`close`), unless `keep`; layer
-versions it did not publish (an identical one already existed) are never deleted.
+A handler that raises is still a measured start, as in the local sandbox
+(`compare._check`): its response carries `FunctionError`, its REPORT line the figures. A
+start that failed before the handler ran (an init error, a `Runtime.*` or `Sandbox.*`
+error such as a timeout, or no REPORT line at all) has no honest figure and drops the
+variant (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
+for the INIT_REPORT/REPORT status fields).
+
+Everything this runner creates is deleted at the end (`close`), unless `keep`: functions,
+layer versions and the S3 objects it uploaded (`--s3-bucket`). Layer versions it did not
+publish (an identical one already existed) and S3 keys that were there before it uploaded
+are never deleted.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ COLD_VARIABLE = "LAMBUNDLE_COLD"
 DEFAULT_PREFIX = "lambundle-cmp-"
 # CPU scales with memory on Lambda (a full vCPU at 1,769 MB); 1024 MB is a common setting.
 DEFAULT_MEMORY = DEFAULT_MEMORY_MB
+DEFAULT_TIMEOUT = publish.DEFAULT_TIMEOUT
 # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html: FunctionName.
 _FUNCTION_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 _FUNCTION_NAME_MAX = 64
@@ -70,7 +80,7 @@ class AwsOptions:
     prefix: str = DEFAULT_PREFIX
     s3_bucket: str | None = None
     keep: bool = False
-    timeout: int = publish.DEFAULT_TIMEOUT
+    timeout: int = DEFAULT_TIMEOUT
 
     def publish_options(self, function_name: str) -> publish.PublishOptions:
         return publish.PublishOptions(
@@ -172,6 +182,75 @@ def parse_report(logs: str) -> InvokeReport | None:
     return None
 
 
+# errorType prefixes of failures of the platform or the runtime, not the handler; the same
+# ones the local sandbox drops a variant for (compare._check).
+_PLATFORM_ERRORS = ("Runtime.", "Sandbox.")
+_STATUS = re.compile(r"\bStatus:\s*(\w+)")
+_ERROR_TYPE = re.compile(r"\bError Type:\s*(\S+)")
+
+
+def platform_failure(logs: str) -> str | None:
+    """What a log tail says failed before or around the handler; None when nothing did.
+
+    An INIT_REPORT (text) or platform.initReport/initRuntimeDone (JSON) record with a
+    status other than success is an init failure; a REPORT/platform.report with a timeout
+    or failure status, or a `Runtime.*`/`Sandbox.*` error type, a platform failure. A
+    handler's own exception sets neither.
+    """
+    for line in logs.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("INIT_REPORT ", "REPORT ")):
+            phase = "init" if stripped.startswith("INIT_REPORT") else "invoke"
+            status = _STATUS.search(stripped)
+            kind = _ERROR_TYPE.search(stripped)
+            found = _failure(phase, status.group(1) if status else "",
+                             kind.group(1) if kind else "")  # fmt: skip
+        elif stripped.startswith("{") and '"platform.' in stripped:
+            try:
+                parsed = json.loads(stripped)
+                record = parsed.get("record") or {}
+                what = str(parsed.get("type", ""))
+            except (ValueError, AttributeError):
+                continue
+            if not isinstance(record, dict):
+                continue
+            if what in ("platform.initReport", "platform.initRuntimeDone"):
+                phase = "init"
+            elif what == "platform.report":
+                phase = "invoke"
+            else:
+                continue
+            found = _failure(phase, str(record.get("status") or ""),
+                             str(record.get("errorType") or ""))  # fmt: skip
+        else:
+            continue
+        if found:
+            return found
+    return None
+
+
+def _failure(phase: str, status: str, kind: str) -> str | None:
+    """`init error (Runtime.ExitError)`-like text when a status record shows a failure."""
+    status = status.lower()
+    failed = (
+        kind.startswith(_PLATFORM_ERRORS)
+        or (phase == "init" and status not in ("", "success"))
+        or status in ("timeout", "failure")
+    )
+    if not failed:
+        return None
+    described = f"{phase} {status or 'error'}"
+    return f"{described} ({kind})" if kind else described
+
+
+def _error_kind(payload: bytes) -> str:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return ""
+    return str(body.get("errorType") or "") if isinstance(body, dict) else ""
+
+
 def _error_summary(payload: bytes) -> str:
     """`errorType: errorMessage` of a function error's payload (or the payload itself)."""
     try:
@@ -193,6 +272,7 @@ class _Function:
     environment: dict[str, str]
     round_trips_ms: list[float] = dataclasses.field(default_factory=list)
     first: dict[str, float | None] = dataclasses.field(default_factory=dict)
+    handler_errors: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,9 +310,11 @@ class AwsRunner:
         # A failure that is about the account, not the variant (credentials, permissions,
         # the role): every other variant would fail alike, so it is not tried again.
         self.account_error: str | None = None
-        # What this run created, deleted by close(): function names, layer version ARNs.
+        # What this run created, deleted by close(): function names, layer version ARNs,
+        # S3 objects (by URL; the first upload of a key decides whether it existed before).
         self.created_functions: list[str] = []
         self.published_layers: list[str] = []
+        self.uploads: dict[str, publish.Upload] = {}
         self.notes: list[str] = []
 
     # -- publishing ----------------------------------------------------------------------
@@ -265,7 +347,8 @@ class AwsRunner:
         arns = []
         for artifact in manifest.layers:
             layer = publish.publish_layer(
-                self.clients, bundle, manifest, artifact, popts, report=self.report
+                self.clients, bundle, manifest, artifact, popts, report=self.report,
+                on_upload=self._uploaded,
             )
             if layer.published:
                 # Tracked at once, so a later failure still leaves nothing behind.
@@ -278,7 +361,10 @@ class AwsRunner:
         else:
             # Tracked before creating it: a function that never becomes ready is deleted too.
             self.created_functions.append(name)
-        publish.deploy_function(self.clients, bundle, manifest, arns, popts, report=self.report)
+        publish.deploy_function(
+            self.clients, bundle, manifest, arns, popts, report=self.report,
+            on_upload=self._uploaded,
+        )
         self._names[name] = bundle
         fn = _Function(name, bundle.name, dict(manifest.environment))
         self._functions[bundle] = fn
@@ -288,6 +374,10 @@ class AwsRunner:
         fn.first = {"init_ms": first.report.init_ms, "duration_ms": first.report.duration_ms,
                     "round_trip_ms": first.round_trip_ms}  # fmt: skip
         return fn
+
+    def _uploaded(self, upload: publish.Upload) -> None:
+        # Tracked at once, like layers: a later failure still deletes it.
+        self.uploads.setdefault(upload.url, upload)
 
     # -- invoking ------------------------------------------------------------------------
 
@@ -314,19 +404,37 @@ class AwsRunner:
             payload = payload.read() if hasattr(payload, "read") else bytes(payload)
             round_trip = (time.perf_counter() - start) * 1000
         logs = decode_logs(response.get("LogResult"))
-        if response.get("FunctionError"):
+        function_error = bool(response.get("FunctionError"))
+        # As locally (compare._check): a failure of init, the runtime or the platform has no
+        # honest figure; the handler's own exception is part of what is measured.
+        platform = platform_failure(logs)
+        if platform is None and function_error and _error_kind(payload).startswith(
+            _PLATFORM_ERRORS
+        ):
+            platform = "invoke error"
+        if platform is not None:
+            error = _error_summary(payload) if function_error else "(no error payload)"
             msg = (
-                f"{fn.variant} (function {fn.name}) failed on AWS: {_error_summary(payload)}; "
-                f"its log tail:\n{logs.strip()[-1000:]}"
+                f"{fn.variant} (function {fn.name}) failed on AWS before or outside its "
+                f"handler ({platform}): {error}; its log tail:\n{logs.strip()[-1000:]}"
             )
             raise MeasureError(msg)
         found = parse_report(logs)
         if found is None:
+            failed = f" failed ({_error_summary(payload)}) and" if function_error else ""
             msg = (
-                f"{fn.variant} (function {fn.name}): the invoke's log tail has no REPORT line "
-                "to read Duration from; is the function's log format Text or JSON?"
+                f"{fn.variant} (function {fn.name}): the invoke{failed} its log tail has no "
+                "REPORT line to read Duration from; is the function's log format Text or JSON?"
             )
             raise MeasureError(msg)
+        if function_error:
+            fn.handler_errors += 1
+            if fn.handler_errors == 1:
+                self.notes.append(
+                    f"{fn.variant} (function {fn.name}): the handler raised "
+                    f"{_error_summary(payload)}; its invokes still count, as locally (the "
+                    "REPORT line has their figures)"
+                )
         return _Invoked(found, logs, round_trip)
 
     def cold(self, bundle: Path, env: dict[str, str] | None = None) -> ColdRun:
@@ -378,7 +486,7 @@ class AwsRunner:
             "lambundle": __version__,
         }
         settings = {"where": "aws", "region": region, "memory_mb": self.options.memory,
-                    "prefix": self.options.prefix}  # fmt: skip
+                    "timeout_s": self.options.timeout, "prefix": self.options.prefix}  # fmt: skip
         return machine, settings
 
     def summary(self) -> dict[str, Any]:
@@ -394,12 +502,16 @@ class AwsRunner:
         }
 
     def close(self) -> list[str]:
-        """Delete the functions and layer versions this run created (unless `keep`).
+        """Delete the functions, layer versions and S3 objects this run created (unless
+        `keep`).
 
-        Returns warnings; a failed deletion is reported, never raised.
+        Returns the cleanup summary: what was kept, which S3 objects were deleted, and every
+        failed deletion (never raised) with what to delete by hand.
         """
+        ours = [u for u in self.uploads.values() if u.existed is False]
         if self.options.keep:
-            kept = [*self.created_functions, *self.published_layers]
+            kept = [*self.created_functions, *self.published_layers, *(u.url for u in ours)]
+            self.uploads.clear()
             return [f"--keep: kept {', '.join(kept)}"] if kept else []
         warnings = []
         client = self.clients.lambda_
@@ -417,12 +529,36 @@ class AwsRunner:
             )
             if problem:
                 warnings.append(f"could not delete layer version {arn}: {problem}")
+        deleted, left = [], []
+        for upload in ours:
+            problem = _delete(
+                lambda u=upload: self.clients.s3.delete_object(Bucket=u.bucket, Key=u.key)
+            )
+            if problem:
+                warnings.append(f"could not delete {upload.url}: {problem}")
+                left.append(upload.url)
+            else:
+                deleted.append(upload.url)
         if warnings:
-            warnings.append("delete them by hand (aws lambda delete-function / "
-                            "delete-layer-version) to stop paying for their storage")  # fmt: skip
+            by_hand = "aws lambda delete-function / delete-layer-version"
+            if left:
+                by_hand += ", " + ", ".join(f"aws s3 rm {url}" for url in left)
+            warnings.append(f"delete them by hand ({by_hand}) to stop paying for their storage")
+        summary = []
+        if deleted:
+            summary.append(f"deleted the S3 objects this run uploaded: {', '.join(deleted)}")
+        for upload in self.uploads.values():
+            if upload.existed is True:
+                summary.append(f"{upload.url} existed before this run: kept")
+            elif upload.existed is None:
+                summary.append(
+                    f"kept {upload.url}: S3 refused to say whether it existed before this run "
+                    f"(HeadObject); if it did not, delete it by hand (aws s3 rm {upload.url})"
+                )
         self.created_functions.clear()
         self.published_layers.clear()
-        return warnings
+        self.uploads.clear()
+        return [*summary, *warnings]
 
     def __enter__(self) -> AwsRunner:
         return self

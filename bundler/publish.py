@@ -21,7 +21,7 @@ import base64
 import contextlib
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,25 @@ class PublishResult:
             "layers": [layer.to_json() for layer in self.layers],
             "skipped_layers": [layer.name for layer in self.skipped],
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """A zip put in S3 for Lambda to read. `existed`: the key was there before the upload
+    (the key names the content, so an earlier publish may have put it), None when S3 would
+    not say (HeadObject refused)."""
+
+    bucket: str
+    key: str
+    existed: bool | None
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+# Told of every S3 upload, by a caller that deletes its uploads afterwards (compare --aws).
+UploadHook = Callable[[Upload], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,9 +218,10 @@ def publish_layer(
     options: PublishOptions,
     *,
     report: Report = quiet,
+    on_upload: UploadHook | None = None,
 ) -> LayerResult:
     """One layer of the bundle, published unless a recent version holds the same zip."""
-    return _publish_layer(clients, bundle_dir, manifest, artifact, options, report)
+    return _publish_layer(clients, bundle_dir, manifest, artifact, options, report, on_upload)
 
 
 def deploy_function(
@@ -212,9 +232,12 @@ def deploy_function(
     options: PublishOptions,
     *,
     report: Report = quiet,
+    on_upload: UploadHook | None = None,
 ) -> tuple[str, bool]:
     """Create the function or update it, waiting until it is ready; (ARN, created)."""
-    return _deploy_function(clients, bundle_dir, manifest, layer_arns, options, report)
+    return _deploy_function(
+        clients, bundle_dir, manifest, layer_arns, options, report, on_upload
+    )
 
 
 def function_exists(client: Any, name: str) -> bool:
@@ -293,17 +316,40 @@ _CREDENTIALS = "check the AWS credentials (aws configure, AWS_PROFILE) and --reg
 
 def _code(
     clients: Clients, bundle_dir: Path, artifact: mf.Artifact, options: PublishOptions,
-    what: str,
+    what: str, on_upload: UploadHook | None = None,
 ) -> dict[str, Any]:
-    """The `Code`/`Content` argument: the zip itself, or where it was put in S3."""
+    """The `Code`/`Content` argument: the zip itself, or where it was put in S3.
+
+    `publish` keeps its uploads: Lambda copies the code when the function or layer version
+    is created, so nothing needs them afterwards, but they are the record of what was
+    deployed. Only a caller that passes `on_upload` (compare --aws, whose functions are
+    throwaway) deletes them again; it is told whether the key existed before, so that an
+    object it did not upload is never deleted.
+    """
     path = bundle_dir / artifact.file
     if _size(path) <= MAX_DIRECT_UPLOAD or not options.s3_bucket:
         return {"ZipFile": path.read_bytes()}
+    bucket = options.s3_bucket
     key = f"lambundle/{artifact.sha256}/{artifact.file}"
-    with _translated(f"{what}: uploading {artifact.file} to s3://{options.s3_bucket}/{key}",
+    with _translated(f"{what}: uploading {artifact.file} to s3://{bucket}/{key}",
                      _CREDENTIALS):
-        clients.s3.upload_file(str(path), options.s3_bucket, key)
-    return {"S3Bucket": options.s3_bucket, "S3Key": key}
+        existed = _object_exists(clients.s3, bucket, key) if on_upload else None
+        clients.s3.upload_file(str(path), bucket, key)
+    if on_upload is not None:
+        on_upload(Upload(bucket, key, existed))
+    return {"S3Bucket": bucket, "S3Key": key}
+
+
+def _object_exists(s3: Any, bucket: str, key: str) -> bool | None:
+    """Whether s3://bucket/key exists; None when S3 will not say (403 without s3:ListBucket)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        return False if code in ("404", "NoSuchKey", "NotFound") else None
+    return True
 
 
 def _publish_layer(
@@ -313,6 +359,7 @@ def _publish_layer(
     artifact: mf.Artifact,
     options: PublishOptions,
     report: Report,
+    on_upload: UploadHook | None = None,
 ) -> LayerResult:
     name = layer_name(options.layer_prefix, artifact.name, manifest.lock_sha256)
     runtime = manifest.target.runtime
@@ -324,7 +371,7 @@ def _publish_layer(
         report(f"layer {name}: unchanged, using {existing}")
         return LayerResult(name, artifact.file, existing, published=False)
     report(f"publishing layer {name} from {artifact.file}")
-    content = _code(clients, bundle_dir, artifact, options, what)
+    content = _code(clients, bundle_dir, artifact, options, what, on_upload)
     with _translated(what, _CREDENTIALS):
         response = clients.lambda_.publish_layer_version(
             LayerName=name,
@@ -368,6 +415,7 @@ def _deploy_function(
     layer_arns: list[str],
     options: PublishOptions,
     report: Report,
+    on_upload: UploadHook | None = None,
 ) -> tuple[str, bool]:
     """Create the function, or update its code then its configuration; (ARN, created)."""
     client = clients.lambda_
@@ -384,7 +432,7 @@ def _deploy_function(
         "Timeout": options.timeout,
     }
     what = f"deploying function {name}"
-    code = _code(clients, bundle_dir, manifest.function, options, what)
+    code = _code(clients, bundle_dir, manifest.function, options, what, on_upload)
     if not _function_exists(client, name):
         report(f"creating function {name}")
         with _translated(f"creating function {name}", _CREDENTIALS):

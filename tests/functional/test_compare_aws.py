@@ -5,7 +5,8 @@ of the Lambda API. Only Invoke is answered by the test (`InvokeAnswered`): moto 
 function only inside Docker, and this machine has no Docker engine. The answer is the one
 Lambda gives to `Invoke(LogType=Tail)`: a base64 log tail ending in a REPORT line, with
 `Init Duration` exactly when the function's configuration, read back from moto, changed
-since its last invoke (when Lambda starts a new execution environment).
+since its last invoke (when Lambda starts a new execution environment). A function listed
+in `failing` answers as Lambda does when its handler raises, or when its init fails.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from bundler import manifest as mf
 from bundler import publish
 from bundler.cli import cli, main
 from tests.functional import test_publish as publish_tests
@@ -43,10 +45,11 @@ WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
 class InvokeAnswered:
     """moto's Lambda client, except that Invoke is answered here (no Docker to run it)."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: Any, failing: dict[str, str] | None = None) -> None:
         self._real = real
         self._state: dict[str, str] = {}
         self.invokes: list[dict[str, Any]] = []
+        self.failing = failing if failing is not None else {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -67,22 +70,50 @@ class InvokeAnswered:
                   f"Memory Size: {config['MemorySize']} MB\tMax Memory Used: 42 MB\t")  # fmt: skip
         if cold:
             report += f"Init Duration: {INIT_MS.get(name, 60.25):.2f} ms\t"
-        logs = (f"START RequestId: {rid} Version: $LATEST\nEND RequestId: {rid}\n{report}\n"
-                f"XRAY TraceId: 1-6747a0b2-3c1d\tSegmentId: 1a2b\tSampled: true\n")  # fmt: skip
-        return {"StatusCode": 200, "ExecutedVersion": "$LATEST",
+        failing = self.failing.get(name)
+        if failing == "init":
+            # What Lambda logs when the module cannot be imported: an INIT_REPORT with the
+            # error, the init retried within the invoke, and the REPORT's status.
+            kind = "Runtime.ImportModuleError"
+            error = {"errorType": kind, "requestId": rid, "stackTrace": [],
+                     "errorMessage": "Unable to import module 'app': No module named 'requests'"}
+            logs = (f"INIT_REPORT Init Duration: 80.10 ms\tPhase: init\tStatus: error\t"
+                    f"Error Type: {kind}\nSTART RequestId: {rid} Version: $LATEST\n"
+                    f"[ERROR] {kind}: {error['errorMessage']}\nEND RequestId: {rid}\n"
+                    f"{report}Status: error\tError Type: {kind}\n")  # fmt: skip
+        elif failing == "handler":
+            error = {"errorType": "KeyError", "errorMessage": "'name'", "requestId": rid,
+                     "stackTrace": ['  File "/var/task/app.py", line 2, in handler\n']}
+            logs = (f"START RequestId: {rid} Version: $LATEST\n[ERROR] KeyError: 'name'\n"
+                    f"END RequestId: {rid}\n{report}\n")  # fmt: skip
+        else:
+            logs = (f"START RequestId: {rid} Version: $LATEST\nEND RequestId: {rid}\n{report}\n"
+                    f"XRAY TraceId: 1-6747a0b2-3c1d\tSegmentId: 1a2b\tSampled: true\n")  # fmt: skip
+            return {"StatusCode": 200, "ExecutedVersion": "$LATEST",
+                    "LogResult": base64.b64encode(logs.encode()).decode(),
+                    "Payload": io.BytesIO(b'"hello"')}  # fmt: skip
+        return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "FunctionError": "Unhandled",
                 "LogResult": base64.b64encode(logs.encode()).decode(),
-                "Payload": io.BytesIO(b'"hello"')}  # fmt: skip
+                "Payload": io.BytesIO(json.dumps(error).encode())}  # fmt: skip
 
 
 @pytest.fixture
-def answered(aws: str, monkeypatch: pytest.MonkeyPatch) -> list[InvokeAnswered]:
+def failing() -> dict[str, str]:
+    """Function name to "handler" (its handler raises) or "init" (its import fails)."""
+    return {}
+
+
+@pytest.fixture
+def answered(
+    aws: str, monkeypatch: pytest.MonkeyPatch, failing: dict[str, str]
+) -> list[InvokeAnswered]:
     """Every Lambda client compare makes answers Invoke itself; the rest is moto."""
     made: list[InvokeAnswered] = []
     real_make = publish.make_clients
 
     def make(options: publish.PublishOptions) -> publish.Clients:
         clients = real_make(options)
-        made.append(InvokeAnswered(clients.lambda_))
+        made.append(InvokeAnswered(clients.lambda_, failing))
         return publish.Clients(made[-1], clients.s3)
 
     monkeypatch.setattr(publish, "make_clients", make)
@@ -254,6 +285,20 @@ def test_aws_options_without_aws_are_refused(capsys: pytest.CaptureFixture[str])
     code, err = run_failing(["compare", str(HELLO), "--role", "arn:x", "--keep"], capsys)
     assert code == 2
     assert "--role, --keep only apply with --aws" in err
+    code, err = run_failing(["compare", str(HELLO), "--timeout", "60"], capsys)
+    assert code == 2
+    assert "--timeout only applies with --aws" in err
+
+
+@pytest.mark.parametrize("seconds", ["0", "901"])
+def test_a_timeout_outside_lambdas_range_is_refused(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_failing(["compare", str(HELLO), "--aws", "--role", "arn:x",
+                             "--timeout", seconds], capsys)  # fmt: skip
+    assert code == 2
+    assert "--timeout" in err and "1<=x<=900" in err
+    assert "building" not in err
 
 
 def test_no_credentials_is_one_message_before_building(
@@ -284,3 +329,82 @@ def test_no_region_says_how_to_give_one(
     assert code == 1
     assert "pass --region or set AWS_REGION" in err
     assert "building" not in err
+
+
+# -- --timeout, function errors, S3 uploads --------------------------------------------------
+
+
+def test_the_timeout_reaches_the_functions(
+    aws: str, role: str, src: Path, answered: list[InvokeAnswered], tmp_path: Path
+) -> None:
+    json_file = tmp_path / "r.json"
+    code, _, err = compare_aws(aws, src, role, "--strategies", "pinned", "--no-baseline",
+                               "--cold", "1", "--warm", "0", "--keep", "--timeout", "120",
+                               "--json", str(json_file))  # fmt: skip
+    assert code == 0, err
+    config = client(aws, "lambda").get_function(FunctionName="lambundle-cmp-pinned")
+    assert config["Configuration"]["Timeout"] == 120
+    assert json.loads(json_file.read_text())["settings"]["timeout_s"] == 120
+
+
+def test_a_raising_handler_is_measured_and_a_failed_init_drops_its_variant(
+    aws: str, role: str, src: Path, answered: list[InvokeAnswered], failing: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    failing["lambundle-cmp-pinned"] = "handler"
+    failing["lambundle-cmp-vendored"] = "init"
+    json_file = tmp_path / "r.json"
+    code, out, err = compare_aws(aws, src, role, "--strategies", "pinned,vendored",
+                                 "--no-baseline", "--cold", "2", "--warm", "2",
+                                 "--json", str(json_file))  # fmt: skip
+    assert code == 0, err
+    report = json.loads(json_file.read_text())
+    (pinned,) = report["variants"]
+    assert pinned["name"] == "pinned"
+    assert pinned["init_ms"]["n"] == 2 and pinned["init_ms"]["median"] == 60.25
+    assert pinned["warm_ms"]["n"] == 2
+    assert "pinned (function lambundle-cmp-pinned): the handler raised KeyError" in out
+    (failure,) = report["failures"]
+    assert failure["variant"] == "vendored"
+    assert failure["error"].startswith(
+        "vendored (function lambundle-cmp-vendored) failed on AWS before or outside its "
+        "handler (init error (Runtime.ImportModuleError)): Runtime.ImportModuleError: "
+        "Unable to import module 'app'"
+    )
+    assert "vendored: cold start 1 failed: vendored (function lambundle-cmp-vendored)" in err
+    # The dropped variant's function is deleted like the others.
+    assert client(aws, "lambda").list_functions()["Functions"] == []
+
+
+def bucket_keys(url: str, bucket: str) -> set[str]:
+    listed = client(url, "s3").list_objects_v2(Bucket=bucket)
+    return {obj["Key"] for obj in listed.get("Contents", [])}
+
+
+def test_the_s3_uploads_are_deleted_and_only_those(
+    aws: str, role: str, src: Path, answered: list[InvokeAnswered], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(publish, "MAX_DIRECT_UPLOAD", 300)  # instead of a 50 MB zip
+    s3 = client(aws, "s3")
+    s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="artifacts", Key="notes/readme.txt", Body=b"not ours")
+    args = ("--strategies", "pinned", "--no-baseline", "--cold", "1", "--warm", "0",
+            "--s3-bucket", "artifacts", "--out", str(tmp_path / "bundles"))  # fmt: skip
+    code, out, err = compare_aws(aws, src, role, *args)
+    assert code == 0, err
+    manifest = mf.load(tmp_path / "bundles" / "pinned")
+    function_key = f"lambundle/{manifest.function.sha256}/function.zip"
+    layer = manifest.layers[0]
+    layer_key = f"lambundle/{layer.sha256}/{layer.file}"
+    assert "note: deleted the S3 objects this run uploaded: " in out
+    assert f"s3://artifacts/{function_key}" in out and f"s3://artifacts/{layer_key}" in out
+    assert bucket_keys(aws, "artifacts") == {"notes/readme.txt"}
+
+    # A key that is there before the run (an earlier publish of the same zip) is kept.
+    s3.upload_file(str(tmp_path / "bundles" / "pinned" / "function.zip"), "artifacts",
+                   function_key)  # fmt: skip
+    code, out, err = compare_aws(aws, src, role, *args)
+    assert code == 0, err
+    assert f"s3://artifacts/{function_key} existed before this run: kept" in out
+    assert bucket_keys(aws, "artifacts") == {"notes/readme.txt", function_key}

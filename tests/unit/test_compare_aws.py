@@ -127,8 +127,9 @@ def not_found(operation: str) -> ClientError:
 class FakeLambda:
     """Creates, configures and deletes in memory; invokes answer from `script`.
 
-    Each scripted answer is a REPORT line (logged with START/END as Lambda does) or a dict
-    with a function error's payload.
+    Each scripted answer is a REPORT line (logged with START/END as Lambda does), a dict
+    with a function error's payload (a platform error: a cold REPORT follows), or a tuple
+    (function error payload, log tail).
     """
 
     def __init__(self, script: list[Any] | None = None) -> None:
@@ -198,6 +199,11 @@ class FakeLambda:
         self._call("invoke", **kw)
         assert kw["LogType"] == "Tail"
         answer = self.script.pop(0)
+        if isinstance(answer, tuple):  # (error payload, the whole log tail)
+            payload, logs = answer
+            return {"StatusCode": 200, "FunctionError": "Unhandled",
+                    "LogResult": base64.b64encode(logs.encode()).decode(),
+                    "Payload": io.BytesIO(json.dumps(payload).encode())}  # fmt: skip
         if isinstance(answer, dict):
             logs = log_tail(report_line(5.0, init=90.0))
             return {"StatusCode": 200, "FunctionError": "Unhandled",
@@ -463,3 +469,252 @@ def test_an_account_wide_failure_is_not_retried_for_every_variant(tmp_path: Path
         runner.cold(small_bundle(tmp_path, "vendored"))
     assert len(fake.calls) == calls  # AWS was not asked again
     assert runner.account_error is not None and "AccessDeniedException" in runner.account_error
+
+
+# -- function errors: the handler's count, init and platform failures drop the variant ------
+
+HANDLER_ERROR = {"errorMessage": "no 'name' in the event", "errorType": "KeyError",
+                 "requestId": "r", "stackTrace": ['  File "/var/task/app.py", line 2']}
+INIT_REPORT = ("INIT_REPORT Init Duration: 41.50 ms\tPhase: init\tStatus: error\t"
+               "Error Type: Runtime.Unknown")  # fmt: skip
+
+
+def test_a_handler_that_raises_is_still_a_measured_cold_start(tmp_path: Path) -> None:
+    # The handler's exception is logged, and the REPORT line is there as on any invoke.
+    fake = FakeLambda([COLD, (HANDLER_ERROR, log_tail(report_line(7.5, init=150.0)))])
+    runner = runner_for(fake)
+    run = runner.cold(small_bundle(tmp_path))
+    assert (run.sample.init_ms, run.sample.first_invoke_ms) == (150.0, 7.5)
+    (note,) = runner.notes
+    assert note.startswith("pinned (function lambundle-cmp-pinned): the handler raised KeyError")
+
+
+def test_a_handler_error_on_every_invoke_still_gives_warm_samples(tmp_path: Path) -> None:
+    def raised(report: str) -> tuple[dict[str, Any], str]:
+        return HANDLER_ERROR, log_tail(report)
+
+    fake = FakeLambda([raised(COLD), raised(COLD), raised(WARM), raised(WARM)])
+    runner = runner_for(fake)
+    bundle = small_bundle(tmp_path)
+    runner.cold(bundle)
+    with runner.warm(bundle) as session:
+        assert session.invoke() == 1.25
+    assert len(runner.notes) == 1  # said once per variant, not per invoke
+
+
+def test_an_init_failure_in_the_log_drops_the_variant_whatever_the_payload(
+    tmp_path: Path,
+) -> None:
+    # Module-level code raised: the runtime reported it as an init error of the user's
+    # own type; only the log's INIT_REPORT says init failed.
+    logs = INIT_REPORT + "\n" + log_tail(
+        report_line(5.0, init=42.0, extra="Status: error\tError Type: Runtime.Unknown\t")
+    )
+    fake = FakeLambda([(HANDLER_ERROR, logs)])
+    with pytest.raises(MeasureError) as raised:
+        runner_for(fake).cold(small_bundle(tmp_path, "vendored"))
+    message = str(raised.value)
+    assert message.startswith(
+        "vendored (function lambundle-cmp-vendored) failed on AWS before or outside its "
+        "handler (init error (Runtime.Unknown)): KeyError: no 'name' in the event"
+    )
+    assert "INIT_REPORT" in message  # the log tail is shown
+
+
+def test_a_timeout_drops_the_variant(tmp_path: Path) -> None:
+    # Lambda's timeout payload has no errorType; the REPORT's status says it.
+    payload = {"errorMessage": "2026-11-28T03:00:00.000Z r Task timed out after 30.00 seconds"}
+    logs = log_tail(report_line(30000.0, init=80.0, extra="Status: timeout\t"))
+    fake = FakeLambda([COLD, (payload, logs)])
+    runner = runner_for(fake)
+    bundle = small_bundle(tmp_path)
+    with pytest.raises(MeasureError, match=r"\(invoke timeout\): .*Task timed out"):
+        runner.cold(bundle)
+    assert runner.notes == []
+
+
+def test_a_function_error_without_a_report_is_an_error_naming_it(tmp_path: Path) -> None:
+    fake = FakeLambda([(HANDLER_ERROR, "START RequestId: r\n[ERROR] KeyError: 'name'\n")])
+    with pytest.raises(MeasureError) as raised:
+        runner_for(fake).cold(small_bundle(tmp_path))
+    message = str(raised.value)
+    failed = "the invoke failed (KeyError: no 'name' in the event) and its log tail has no REPORT"
+    assert failed in message
+
+
+def json_record(kind: str, **record: Any) -> str:
+    return json.dumps({"time": "2026-11-28T03:00:00.000Z", "type": kind, "record": record})
+
+
+@pytest.mark.parametrize(
+    ("logs", "found"),
+    [
+        (INIT_REPORT, "init error (Runtime.Unknown)"),
+        ("INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout", "init timeout"),
+        (report_line(3.0, extra="Status: error\tError Type: Runtime.ExitError\t"),
+         "invoke error (Runtime.ExitError)"),
+        (report_line(3000.0, extra="Status: timeout\t"), "invoke timeout"),
+        (json_record("platform.initReport", phase="init", status="error",
+                     errorType="Runtime.ImportModuleError"),
+         "init error (Runtime.ImportModuleError)"),
+        (json_record("platform.initRuntimeDone", status="failure"), "init failure"),
+        (json_record("platform.report", status="timeout", metrics={"durationMs": 3000}),
+         "invoke timeout"),
+        # What a handler's own exception leaves: its traceback and an ordinary REPORT.
+        (log_tail(report_line(3.0, init=90.0)).replace("hello from the handler",
+                                                        "[ERROR] KeyError: 'name'"), None),
+        (json_record("platform.report", status="success", metrics={"durationMs": 3}), None),
+        (json_record("platform.initReport", phase="init", status="success"), None),
+    ],
+)  # fmt: skip
+def test_platform_failures_are_read_from_text_and_json_logs(logs: str, found: str | None) -> None:
+    assert compare_aws.platform_failure(logs) == found
+
+
+# -- timeout ---------------------------------------------------------------------------------
+
+
+def test_the_timeout_reaches_the_function_and_the_settings(tmp_path: Path) -> None:
+    fake = FakeLambda([COLD, COLD])
+    runner = runner_for(fake, timeout=120)
+    runner.cold(small_bundle(tmp_path))
+    created = next(kw for op, kw in fake.calls if op == "create_function")
+    assert created["Timeout"] == 120
+    assert runner.where()[1]["timeout_s"] == 120
+
+
+# -- S3 uploads ------------------------------------------------------------------------------
+
+
+class FakeS3:
+    """A bucket in memory: keys that exist, and every call in order."""
+
+    def __init__(self, existing: set[str] | None = None) -> None:
+        self.keys = set(existing or ())
+        self.calls: list[tuple[str, str]] = []
+        self.refuse: set[str] = set()  # operations answered with AccessDenied
+
+    def _maybe_refuse(self, op: str) -> None:
+        if op in self.refuse:
+            error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+            raise ClientError(error, op)  # type: ignore[arg-type]
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        self.calls.append(("head_object", Key))
+        if "HeadObject" in self.refuse:
+            error = {"Error": {"Code": "403", "Message": "Forbidden"}}
+            raise ClientError(error, "HeadObject")  # type: ignore[arg-type]
+        if Key not in self.keys:
+            error = {"Error": {"Code": "404", "Message": "Not Found"}}
+            raise ClientError(error, "HeadObject")  # type: ignore[arg-type]
+        return {}
+
+    def upload_file(self, path: str, bucket: str, key: str) -> None:
+        self.calls.append(("upload_file", key))
+        self.keys.add(key)
+
+    def delete_object(self, Bucket: str, Key: str) -> None:
+        self.calls.append(("delete_object", Key))
+        self._maybe_refuse("DeleteObject")
+        self.keys.discard(Key)
+
+
+def s3_runner(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch, s3: FakeS3, **kw: Any
+) -> tuple[compare_aws.AwsRunner, FakeLambda]:
+    """A runner that has published and cold-started `bundle`, every zip through S3."""
+    monkeypatch.setattr(publish, "MAX_DIRECT_UPLOAD", 10)
+    fake = FakeLambda([COLD, COLD])
+    options = compare_aws.AwsOptions(role="arn:aws:iam::123456789012:role/lambda-exec",
+                                     s3_bucket="artifacts", **kw)  # fmt: skip
+    runner = compare_aws.AwsRunner(options, clients=publish.Clients(fake, s3))
+    runner.cold(bundle)
+    return runner, fake
+
+
+def keys_of(bundle: Path) -> tuple[str, str]:
+    manifest = mf.load(bundle)
+    layer = manifest.layers[0]
+    return (f"lambundle/{manifest.function.sha256}/function.zip",
+            f"lambundle/{layer.sha256}/{layer.file}")  # fmt: skip
+
+
+def test_close_deletes_the_s3_objects_it_uploaded_and_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = small_bundle(tmp_path)
+    s3 = FakeS3(existing={"someone/else.zip"})
+    runner, fake = s3_runner(bundle, monkeypatch, s3)
+    function_key, layer_key = keys_of(bundle)
+    created = next(kw for op, kw in fake.calls if op == "create_function")
+    assert created["Code"] == {"S3Bucket": "artifacts", "S3Key": function_key}
+    (summary,) = runner.close()
+    assert summary == (
+        "deleted the S3 objects this run uploaded: "
+        f"s3://artifacts/{layer_key}, s3://artifacts/{function_key}"
+    )
+    assert s3.keys == {"someone/else.zip"}
+    assert runner.close() == []  # nothing twice
+
+
+def test_an_s3_object_that_existed_before_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keys name the content, so an earlier `lambundle publish` may have put the same zip.
+    bundle = small_bundle(tmp_path)
+    function_key, layer_key = keys_of(bundle)
+    s3 = FakeS3(existing={layer_key})
+    runner, _ = s3_runner(bundle, monkeypatch, s3)
+    summary = runner.close()
+    assert summary == [
+        f"deleted the S3 objects this run uploaded: s3://artifacts/{function_key}",
+        f"s3://artifacts/{layer_key} existed before this run: kept",
+    ]
+    assert ("delete_object", layer_key) not in s3.calls
+    assert s3.keys == {layer_key}
+
+
+def test_a_failed_s3_deletion_names_the_key_to_delete_by_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = small_bundle(tmp_path)
+    s3 = FakeS3()
+    runner, fake = s3_runner(bundle, monkeypatch, s3)
+    function_key, layer_key = keys_of(bundle)
+    s3.refuse.add("DeleteObject")
+    warnings = runner.close()
+    assert f"could not delete s3://artifacts/{function_key}: AccessDenied: Access Denied" \
+        in warnings  # fmt: skip
+    assert f"could not delete s3://artifacts/{layer_key}: AccessDenied: Access Denied" in warnings
+    assert f"aws s3 rm s3://artifacts/{function_key}" in warnings[-1]
+    assert not any(w.startswith("deleted") for w in warnings)
+    assert "delete_function" in fake.ops()  # the rest was still cleaned up
+
+
+def test_when_s3_will_not_say_whether_a_key_existed_it_is_kept_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = small_bundle(tmp_path)
+    s3 = FakeS3()
+    s3.refuse.add("HeadObject")
+    runner, _ = s3_runner(bundle, monkeypatch, s3)
+    function_key, _ = keys_of(bundle)
+    summary = runner.close()
+    assert not [op for op, _ in s3.calls if op == "delete_object"]
+    assert any(
+        line.startswith(f"kept s3://artifacts/{function_key}: S3 refused to say")
+        and f"aws s3 rm s3://artifacts/{function_key}" in line
+        for line in summary
+    )
+
+
+def test_keep_keeps_the_s3_uploads_and_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = small_bundle(tmp_path)
+    s3 = FakeS3()
+    runner, _ = s3_runner(bundle, monkeypatch, s3, keep=True)
+    function_key, layer_key = keys_of(bundle)
+    (kept,) = runner.close()
+    assert f"s3://artifacts/{function_key}" in kept and f"s3://artifacts/{layer_key}" in kept
+    assert not [op for op, _ in s3.calls if op == "delete_object"]
