@@ -419,7 +419,7 @@ def _install_with_docker(
     dest.mkdir(parents=True, exist_ok=True)
     for name in sorted(pins):
         report(f"Installing {pins[name].name} {pins[name].version} ({wheels[name].name})")
-    installed = install_wheels([wheels[name] for name in sorted(pins)], dest)
+    installed = install_wheels([wheels[name] for name in sorted(pins)], dest, cache)
     for wheel in project.local_wheels:
         if wheel_rank(wheel.name, target) is None:
             msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."

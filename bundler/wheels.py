@@ -24,6 +24,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 import sys
@@ -320,7 +321,7 @@ def install(
         wheel = wheels[canonicalize_name(pin.name)]
         say(f"Installing {pin.name} {pin.version} ({wheel.name})")
         ordered.append(wheel)
-    out = install_wheels(ordered, dest)
+    out = install_wheels(ordered, dest, cache=cache)
     for wheel in local_wheels:
         if wheel_rank(wheel.name, target) is None:
             msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
@@ -330,14 +331,96 @@ def install(
     return sorted(out, key=lambda d: canonicalize_name(d.name))
 
 
-def install_wheels(wheels: Sequence[Path], dest: Path) -> list[Distribution]:
-    """`install_wheel` for each wheel, in order; at once on every CPU when no two wheels
-    write the same path (then order cannot matter), one after another otherwise."""
+def install_wheels(
+    wheels: Sequence[Path], dest: Path, cache: Cache | None = None
+) -> list[Distribution]:
+    """`install_wheel` for each wheel, in order (a later wheel's file replaces an earlier's).
+
+    With a `cache`, each wheel is unpacked once, into its own entry keyed by its sha256,
+    and `dest` is made of hard links to those files: a lock that changes one pin unpacks
+    only that wheel. Without one, the wheels are unpacked into `dest`: at once on every
+    CPU when no two write the same path (then order cannot matter), else one by one.
+    """
+    if cache is not None:
+        workers = min(len(wheels), os.cpu_count() or 1) or 1
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            trees = list(pool.map(lambda wheel: _installed(wheel, cache), wheels))
+        dest.mkdir(parents=True, exist_ok=True)
+        for (tree, _), wheel in zip(trees, wheels, strict=True):
+            _link_tree(tree, dest, wheel.name)
+        return [dist for _, dist in trees]
     if len(wheels) > 1 and not _overlapping(wheels):
         workers = min(len(wheels), os.cpu_count() or 1)
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             return list(pool.map(lambda wheel: install_wheel(wheel, dest), wheels))
     return [install_wheel(wheel, dest) for wheel in wheels]
+
+
+# Bump when what `install_wheel` writes for a wheel changes.
+_INSTALLED_VERSION = "installed-v1"
+
+
+def _installed(wheel: Path, cache: Cache) -> tuple[Path, Distribution]:
+    """The cache's tree of `wheel` unpacked alone (made on first use), and its distribution."""
+    key = Cache.key(_INSTALLED_VERSION, wheel.name, _sha256(wheel))
+    for _ in range(2):
+        entry = cache.dir("installed", key)
+        if entry is None:
+
+            def build(tmp: Path) -> None:
+                dist = install_wheel(wheel, tmp / "site")
+                (tmp / "dist.json").write_text(json.dumps(dataclasses.asdict(dist)))
+
+            entry = cache.put_dir("installed", key, build)
+        try:
+            dist = Distribution(**json.loads((entry / "dist.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            cache.remove("installed", key)  # damaged: unpack it again
+            continue
+        return entry / "site", dist
+    msg = f"The cache entry of {wheel.name} is damaged; delete {cache.root} and try again."
+    raise WheelError(msg)
+
+
+def _link_tree(tree: Path, dest: Path, wheel: str) -> None:
+    """Put every file of `tree` into `dest` as a hard link (a copy where links are not
+    allowed); a file already there is replaced, as unpacking the wheel over it would."""
+    for root, dirs, files in os.walk(tree):
+        rel = os.path.relpath(root, tree)
+        here = dest if rel == "." else dest / rel
+        for name in dirs:
+            try:
+                (here / name).mkdir(exist_ok=True)
+            except FileExistsError:  # exist_ok covers directories only
+                msg = (
+                    f"Wheel {wheel} installs the directory {(here / name).relative_to(dest)} "
+                    "where an earlier wheel installed a file; the two cannot be installed "
+                    "together."
+                )
+                raise WheelError(msg) from None
+        for name in files:
+            src, dst = Path(root, name), here / name
+            try:
+                _link_or_copy(src, dst)
+            except FileExistsError:
+                if dst.is_dir():
+                    msg = (
+                        f"Wheel {wheel} installs the file {dst.relative_to(dest)} where an "
+                        "earlier wheel installed a directory; the two cannot be installed "
+                        "together."
+                    )
+                    raise WheelError(msg) from None
+                dst.unlink()
+                _link_or_copy(src, dst)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(src, dst)
 
 
 def _overlapping(wheels: Sequence[Path]) -> bool:
