@@ -421,10 +421,12 @@ class AwsRunner:
             raise MeasureError(msg)
         found = parse_report(logs)
         if found is None:
-            failed = f" failed ({_error_summary(payload)}) and" if function_error else ""
+            tail = "the invoke's log tail"
+            if function_error:
+                tail = f"the invoke failed ({_error_summary(payload)}) and its log tail"
             msg = (
-                f"{fn.variant} (function {fn.name}): the invoke{failed} its log tail has no "
-                "REPORT line to read Duration from; is the function's log format Text or JSON?"
+                f"{fn.variant} (function {fn.name}): {tail} has no REPORT line to read "
+                "Duration from; is the function's log format Text or JSON?"
             )
             raise MeasureError(msg)
         if function_error:
