@@ -3,7 +3,10 @@
 `POST /2015-03-31/functions/function/invocations` with the event as body answers with the
 function's payload, and `X-Amz-Function-Error: Unhandled` when it failed, so the curl
 that works against the RIE (and Lambda's Invoke API) works here. Invocations run one at a
-time in one sandbox: warm after the first, cold again after a timeout or a crash.
+time in one sandbox: warm after the first, cold again after a timeout or a crash. With
+AWS_LAMBDA_MAX_CONCURRENCY=N (Lambda Managed Instances) up to N requests run at once, each
+on its own request thread; one that finds every worker busy for the function's timeout
+is answered 429 TooManyRequestsException, as Lambda answers a throttled invoke.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bundler.errors import SandboxError
+from bundler.errors import SandboxError, ThrottledError
 from bundler.sandbox import InvokeResult, Sandbox
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
@@ -78,6 +81,14 @@ class _Handler(BaseHTTPRequestHandler):
                 body, client_context=client_context,
                 on_stream_start=streaming.start, on_chunk=streaming.chunk,
             )
+        except ThrottledError:
+            self._send(
+                429,
+                json.dumps({"Type": "User", "message": "Rate Exceeded."}).encode(),
+                {"Content-Type": "application/json",
+                 "X-Amzn-ErrorType": "TooManyRequestsException"},
+            )
+            return
         except SandboxError as exc:
             if streaming.started:
                 streaming.end()

@@ -61,6 +61,10 @@ class SandboxError(BundlerError):
     exit_code = EXIT_SANDBOX
 
 
+class ThrottledError(SandboxError):
+    """Every runtime worker stayed busy: Lambda's TooManyRequestsException (HTTP 429)."""
+
+
 def output_tail(proc: subprocess.CompletedProcess[str], lines: int) -> str:
     """The last `lines` lines a failed tool printed (stderr, else stdout), for a message."""
     return "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-lines:])

@@ -19,9 +19,12 @@ import json
 import math
 import os
 import re
+import select
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -32,9 +35,16 @@ from typing import IO, Any
 
 from bundler import interpreters, managed
 from bundler.archive import extract_zip
-from bundler.errors import SandboxError, UsageError
+from bundler.errors import SandboxError, ThrottledError, UsageError
 from bundler.manifest import Manifest, load
-from bundler.rapi import Invocation, Outcome, RuntimeAPI, platform_error
+from bundler.rapi import (
+    ConcurrentRuntimeAPI,
+    Invocation,
+    Outcome,
+    Peer,
+    RuntimeAPI,
+    platform_error,
+)
 from bundler.target import host_arch
 
 OPT = "/opt"
@@ -47,6 +57,9 @@ ACCOUNT_ID = "012345678912"
 _MIB = 1_048_576
 # What Lambda reports when its OOM killer ends a function (SIGKILL, as Go's os/exec names it).
 _OOM_KILLED = "Runtime exited with error: signal: killed"
+# How long a worker whose connection closed may take to be seen dead before it counts as
+# alive (a runtime may close its connection and answer on a new one).
+_WORKER_EXIT_WAIT_S = 2.0
 # Linux signal numbers Go's os/exec names in "Runtime exited with error: signal: ...".
 _SIGNAL_NAMES: dict[int, str] = {
     int(signal.SIGKILL): "killed",
@@ -217,9 +230,10 @@ class Sandbox:
         self._lock = threading.Lock()
         self._spawner: concurrent.futures.ThreadPoolExecutor | None = None
         self._log_split: int | None = None
-        # > 0 with AWS_LAMBDA_MAX_CONCURRENCY: Lambda Managed Instances, several workers
-        # may wait in /next (invokes still run one at a time here).
+        # > 0 with AWS_LAMBDA_MAX_CONCURRENCY: Lambda Managed Instances, up to that many
+        # invokes run at once, each in its own runtime worker (`_invoke_concurrent`).
         self._max_concurrency = 0
+        self._lmi: ConcurrentRuntimeAPI | None = None
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -262,9 +276,15 @@ class Sandbox:
         except BaseException:
             self.close()
             raise
-        self._api = RuntimeAPI()
-        self._api.on_hand_out = self._mark_hand_out
-        self._api.max_pollers = max(1, self._max_concurrency)
+        if self._max_concurrency:
+            self._lmi = ConcurrentRuntimeAPI(self._max_concurrency)
+            self._lmi.identify_peer = self._identify_peer
+            self._lmi.log_position = self._log_size
+            self._lmi.on_connection_lost = self._worker_lost
+            self._api = self._lmi
+        else:
+            self._api = RuntimeAPI()
+            self._api.on_hand_out = self._mark_hand_out
         self._api.start()
         # bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that
         # spawned it ends: spawn from one thread that lives as long as the sandbox, not
@@ -374,6 +394,7 @@ class Sandbox:
         if self._api is not None:
             self._api.close()
             self._api = None
+            self._lmi = None
         if self._spawner is not None:
             self._spawner.shutdown()
             self._spawner = None
@@ -500,6 +521,13 @@ class Sandbox:
             return False
         return self._api.wait_polling(timeout, count=workers)
 
+    def wait_in_flight(self, count: int, timeout: float | None) -> bool:
+        """Managed Instances: wait until `count` invokes are held by runtime workers."""
+        if self._lmi is None:
+            msg = "Only a sandbox with AWS_LAMBDA_MAX_CONCURRENCY runs invokes concurrently."
+            raise UsageError(msg)
+        return self._lmi.wait_in_flight(count, timeout)
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -507,7 +535,12 @@ class Sandbox:
     def _spawn(self) -> None:
         """Start a new execution environment (a cold start)."""
         assert self._api is not None
+        old = self._proc
         self.stop()
+        if old is not None and self._lmi is not None:
+            # Invokes the old environment still held fail before the API forgets them; its
+            # watcher thread may not have run yet.
+            self._report_exit(old.wait(), self._api.generation)
         self._api.reset()
         generation = self._api.generation
         self._environments += 1
@@ -540,23 +573,30 @@ class Sandbox:
         ).start()
 
     def _watch(self, proc: subprocess.Popen[bytes], generation: int) -> None:
-        status = proc.wait()
+        self._report_exit(proc.wait(), generation)
+
+    def _report_exit(self, status: int, generation: int) -> None:
+        """The environment's process ended with `status`: fail what it held."""
         api = self._api
         if api is None:
             return
-        request_id = api.current_request_id()
         unexecutable = self._exec_failure() if self.isolated and status == 1 else None
-        if unexecutable is not None:
-            # bwrap could not exec the entry point (bad shebang, CRLF line endings): what
-            # Lambda reports when its own fork/exec fails.
-            outcome = platform_error(
-                "Runtime.InvalidEntrypoint", f"RequestId: {request_id} Error: {unexecutable}"
-            )
-        else:
-            outcome = platform_error(
+
+        def outcome_for(request_id: str) -> Outcome:
+            if unexecutable is not None:
+                # bwrap could not exec the entry point (bad shebang, CRLF line endings):
+                # what Lambda reports when its own fork/exec fails.
+                return platform_error(
+                    "Runtime.InvalidEntrypoint", f"RequestId: {request_id} Error: {unexecutable}"
+                )
+            return platform_error(
                 "Runtime.ExitError", f"RequestId: {request_id} Error: {self._exit_reason(status)}"
             )
-        api.fail(outcome, generation)
+
+        if self._lmi is not None:
+            self._lmi.fail_all(outcome_for, generation)
+        else:
+            api.fail(outcome_for(api.current_request_id()), generation)
 
     def _exec_failure(self) -> str | None:
         """`fork/exec PATH: reason` if bwrap's last words were that it could not exec."""
@@ -574,16 +614,7 @@ class Sandbox:
         return f"fork/exec {found.group(1)}: {found.group(2).strip().lower()}"
 
     def _exit_reason(self, status: int) -> str:
-        if status == 0:
-            return "Runtime exited without providing a reason"
-        signum = -status if status < 0 else 0
-        # bwrap reports a child killed by signal N as exit status 128 + N.
-        if self.isolated and status > 128 and (status - 128) in _SIGNAL_NAMES:
-            signum = status - 128
-        if signum:
-            name = _SIGNAL_NAMES.get(signum, f"signal {signum}")
-            return f"Runtime exited with error: signal: {name}"
-        return f"Runtime exited with error: exit status {status}"
+        return _exit_reason(status, via_bwrap=self.isolated)
 
     def stop(self) -> None:
         """Kill the function's process tree; the next invoke is a cold start."""
@@ -640,6 +671,17 @@ class Sandbox:
         """
         if self._api is None:
             raise SandboxError("The sandbox is not open; use it as a context manager.")
+        if self._max_concurrency:
+            return self._invoke_concurrent(
+                payload.encode() if isinstance(payload, str) else payload,
+                content_type,
+                _as_json(client_context),
+                _as_json(cognito_identity),
+                tenant_id,
+                trace_id,
+                on_chunk,
+                on_stream_start,
+            )
         with self._lock:
             return self._invoke(
                 payload.encode() if isinstance(payload, str) else payload,
@@ -666,24 +708,9 @@ class Sandbox:
         api = self._api
         assert api is not None
         started = time.monotonic()
-        if trace_id is None:
-            trace_id = (
-                f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
-                f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
-            )
-        invocation = Invocation(
-            payload=payload,
-            content_type=content_type,
-            timeout_s=self.timeout_s,
-            function_arn=(
-                f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
-            ),
-            trace_id=trace_id,
-            client_context=client_context,
-            cognito_identity=cognito_identity,
-            tenant_id=tenant_id,
-            on_chunk=on_chunk,
-            on_stream_start=on_stream_start,
+        invocation = self._new_invocation(
+            payload, content_type, client_context, cognito_identity, tenant_id, trace_id,
+            on_chunk, on_stream_start,
         )
         rid = invocation.request_id
         cold = not self.running
@@ -749,6 +776,216 @@ class Sandbox:
         )
         return self._finish(invocation, outcome, timings, peak, log_split if handed else None)
 
+    # -- Lambda Managed Instances ----------------------------------------------------------
+
+    def _invoke_concurrent(
+        self,
+        payload: bytes,
+        content_type: str,
+        client_context: str,
+        cognito_identity: str,
+        tenant_id: str,
+        trace_id: str | None,
+        on_chunk: Callable[[bytes], None] | None,
+        on_stream_start: Callable[[str], None] | None,
+    ) -> InvokeResult:
+        """One invoke among up to AWS_LAMBDA_MAX_CONCURRENCY at once in one environment.
+
+        Each invoke has its own request id, deadline, timeout and result; a timeout or a
+        crashed worker ends only the invoke it concerns (lambda-managed-instances-
+        execution-environment.html). Only starting and ending the environment is
+        serialised.
+        """
+        api = self._lmi
+        assert api is not None
+        started = time.monotonic()
+        invocation = self._new_invocation(
+            payload, content_type, client_context, cognito_identity, tenant_id, trace_id,
+            on_chunk, on_stream_start,
+        )
+        rid = invocation.request_id
+        timeout_s = invocation.timeout_s
+        extract_s = None
+        with self._lock:
+            cold = not self.running
+            if cold:
+                if self._entry_point() is None:
+                    message = (
+                        f"RequestId: {rid} Error: Couldn't find valid bootstrap(s): "
+                        f"[{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
+                    )
+                    return self._finish(
+                        invocation,
+                        platform_error("Runtime.InvalidEntrypoint", message),
+                        Timings(cold=True, started=started, finished=time.monotonic()),
+                    )
+                try:
+                    self._spawn()
+                except _EntrypointError as exc:
+                    return self._finish(
+                        invocation,
+                        platform_error(
+                            "Runtime.InvalidEntrypoint", f"RequestId: {rid} Error: {exc}"
+                        ),
+                        Timings(cold=True, started=started, finished=time.monotonic()),
+                    )
+                if self._extract_pending:
+                    extract_s, self._extract_pending = self.extract_s, False
+            # Offered under the lock: a new environment cannot replace this one between.
+            api.offer(invocation)
+            generation = api.generation
+            spawned_at = self._spawned_at
+            log_path = self._log_path
+        initialising = api.first_next_at is None
+        # Lambda rejects an invoke when every worker is busy (back-pressure); one local
+        # environment cannot send it elsewhere, so it waits for a free worker instead,
+        # for as long as the function may run (or init may take), then is throttled.
+        wait_s = self.init_timeout_s if initialising else timeout_s
+        handed = api.wait_handed_for(invocation, wait_s)
+        outcome = api.flight(invocation).outcome
+        if handed is None and outcome is None:
+            if api.first_next_at is None:
+                # Init never finished: no worker polled within the init timeout.
+                outcome = self._end_environment(
+                    generation,
+                    lambda r: platform_error(
+                        "Sandbox.Timedout",
+                        f"RequestId: {r} Error: Task timed out after "
+                        f"{self.init_timeout_s:.2f} seconds",
+                    ),
+                    invocation,
+                )
+            elif api.withdraw(invocation):
+                msg = (
+                    f"Rate Exceeded: all {self._max_concurrency} runtime workers of "
+                    f"{self.bundle_dir} stayed busy for {wait_s:.2f} s "
+                    "(AWS_LAMBDA_MAX_CONCURRENCY); Lambda throttles such an invoke. "
+                    "Retry, or raise AWS_LAMBDA_MAX_CONCURRENCY."
+                )
+                raise ThrottledError(msg)
+            else:
+                handed = api.flight(invocation).handed_at  # a worker took it just now
+        if outcome is None:
+            assert handed is not None
+            outcome = api.wait_outcome_for(
+                invocation, max(0.0, handed + timeout_s - time.monotonic())
+            )
+            if outcome is None:
+                # The worker is not stopped: Managed Instances do not enforce timeouts,
+                # the handler runs on and its late answer gets 410.
+                outcome = api.finish(
+                    invocation,
+                    platform_error(
+                        "Sandbox.Timedout",
+                        f"RequestId: {rid} Error: Task timed out after {timeout_s:.2f} seconds",
+                    ),
+                    timed_out=True,
+                )
+        peak = self._peak_rss()
+        if peak is not None and peak > self.memory_mb * _MIB and outcome.kind != "platform":
+            # Over the memory size the OOM killer ends the environment (every worker).
+            outcome = platform_error("Runtime.ExitError", f"RequestId: {rid} Error: {_OOM_KILLED}")
+            self._end_environment(generation, None, None)
+        elif outcome.kind == "init_error":
+            # The workers must exit after an init error; let them, then reset as Lambda does.
+            self._end_environment(generation, None, None, grace_s=2.0)
+        mark = api.flight(invocation).log_mark
+        api.forget(invocation)
+        timings = Timings(
+            cold=cold,
+            started=started,
+            finished=outcome.at,
+            spawned=spawned_at if cold else None,
+            first_next=api.first_next_at if cold else None,
+            handed=handed,
+            extract_s=extract_s,
+        )
+        init_logs, invoke_logs = _invoke_logs(log_path, rid, mark if handed else None, cold)
+        return self._result(invocation, outcome, timings, peak, init_logs, invoke_logs)
+
+    def _end_environment(
+        self,
+        generation: int,
+        outcome_for: Callable[[str], Outcome] | None,
+        invocation: Invocation | None,
+        grace_s: float = 0.0,
+    ) -> Outcome | None:
+        """Fail what the environment `generation` holds and kill it, if it is current."""
+        assert self._lmi is not None
+        with self._lock:
+            if self._lmi.generation == generation and self._proc is not None:
+                if outcome_for is not None:
+                    # The outcomes first: the kill must not be reported as an exit.
+                    self._lmi.fail_all(outcome_for, generation)
+                if grace_s:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self._proc.wait(timeout=grace_s)
+                self.stop()
+        if invocation is None:
+            return None
+        return self._lmi.flight(invocation).outcome
+
+    def _log_size(self) -> int | None:
+        try:
+            return self._log_path.stat().st_size if self._log_path else None
+        except OSError:
+            return None
+
+    def _identify_peer(self, peer: Peer) -> int | None:
+        """The pid of the function's process that holds the connection from `peer`."""
+        proc = self._proc
+        if proc is None:
+            return None
+        return socket_holder(peer, proc.pid)
+
+    def _worker_lost(self, pid: int, held: list[Invocation]) -> None:
+        """A connection holding `held` closed: if its worker died, they fail with it."""
+        exited, status = wait_exit(pid, _WORKER_EXIT_WAIT_S)
+        if not exited or self._lmi is None:
+            return
+        if status is None:
+            reason = "Runtime exited with error: a runtime worker exited"
+        else:
+            reason = _exit_reason(status, via_bwrap=False)
+        for invocation in held:
+            self._lmi.finish(
+                invocation,
+                platform_error(
+                    "Runtime.ExitError", f"RequestId: {invocation.request_id} Error: {reason}"
+                ),
+            )
+
+    def _new_invocation(
+        self,
+        payload: bytes,
+        content_type: str,
+        client_context: str,
+        cognito_identity: str,
+        tenant_id: str,
+        trace_id: str | None,
+        on_chunk: Callable[[bytes], None] | None,
+        on_stream_start: Callable[[str], None] | None,
+    ) -> Invocation:
+        if trace_id is None:
+            trace_id = (
+                f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
+                f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
+            )
+        return Invocation(
+            payload=payload,
+            content_type=content_type,
+            timeout_s=self.timeout_s,
+            function_arn=(
+                f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
+            ),
+            trace_id=trace_id,
+            client_context=client_context,
+            cognito_identity=cognito_identity,
+            tenant_id=tenant_id,
+            on_chunk=on_chunk,
+            on_stream_start=on_stream_start,
+        )
+
     def _timed_out(self, request_id: str, limit: float) -> Outcome:
         assert self._api is not None
         # The outcome first: the kill below must not be reported as the runtime's exit.
@@ -772,9 +1009,26 @@ class Sandbox:
         log_split: int | None = None,
     ) -> InvokeResult:
         """Build the result; logs are Lambda's: init output, START, invoke output, END, REPORT."""
-        self.timings.append(timings)
         start = self._log_offset
         logs = self._take_logs()
+        init_logs, invoke_logs = "", logs
+        if timings.cold:
+            cut = len(logs) if log_split is None else max(0, log_split - start)
+            raw = logs.encode()
+            init_logs = raw[:cut].decode("utf-8", "replace")
+            invoke_logs = raw[cut:].decode("utf-8", "replace")
+        return self._result(invocation, outcome, timings, peak, init_logs, invoke_logs)
+
+    def _result(
+        self,
+        invocation: Invocation,
+        outcome: Outcome,
+        timings: Timings,
+        peak: int | None,
+        init_logs: str,
+        invoke_logs: str,
+    ) -> InvokeResult:
+        self.timings.append(timings)
         rid = invocation.request_id
         duration_ms = (timings.invoke_s or 0.0) * 1000
         report = (
@@ -784,12 +1038,6 @@ class Sandbox:
         )
         if timings.init_s is not None:
             report += f"Init Duration: {timings.init_s * 1000:.2f} ms\t"
-        init_logs, invoke_logs = "", logs
-        if timings.cold:
-            cut = len(logs) if log_split is None else max(0, log_split - start)
-            raw = logs.encode()
-            init_logs = raw[:cut].decode("utf-8", "replace")
-            invoke_logs = raw[cut:].decode("utf-8", "replace")
         text = (
             f"{init_logs}START RequestId: {rid} Version: $LATEST\n{invoke_logs}"
             f"END RequestId: {rid}\n{report}\n"
@@ -841,8 +1089,8 @@ def _unzipped(manifest: Manifest) -> int:
     return sum(a.unzipped_size for a in (manifest.function, *manifest.layers))
 
 
-def tree_peak_rss(root_pid: int) -> int | None:
-    """Sum of VmHWM over `root_pid`'s descendants that are not bwrap itself, in bytes."""
+def _function_processes(root_pid: int) -> list[int] | None:
+    """`root_pid` and its descendants that are not bwrap itself; None if it is gone."""
     children: dict[int, list[int]] = {}
     names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
@@ -860,12 +1108,22 @@ def tree_peak_rss(root_pid: int) -> int | None:
         children.setdefault(ppid, []).append(pid)
     if root_pid not in names:
         return None
-    total, stack = 0, [root_pid]
+    found, stack = [], [root_pid]
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, ()))
-        if names.get(pid) == "bwrap":
-            continue
+        if names.get(pid) != "bwrap":
+            found.append(pid)
+    return found
+
+
+def tree_peak_rss(root_pid: int) -> int | None:
+    """Sum of VmHWM over `root_pid`'s descendants that are not bwrap itself, in bytes."""
+    pids = _function_processes(root_pid)
+    if pids is None:
+        return None
+    total = 0
+    for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -874,6 +1132,117 @@ def tree_peak_rss(root_pid: int) -> int | None:
         except OSError:
             continue
     return total
+
+
+def socket_holder(peer: Peer, root_pid: int) -> int | None:
+    """Which of the function's processes holds the TCP connection coming from `peer`.
+
+    The Runtime API sees only an address; /proc/net/tcp maps it to a socket inode and
+    /proc/PID/fd to its holder. None when it cannot be told (the connection is gone,
+    /proc is not readable here).
+    """
+    host, port = peer
+    try:
+        # The kernel prints the address as the 32-bit word in host byte order.
+        local = f"{int.from_bytes(socket.inet_aton(host), sys.byteorder):08X}:{port:04X}"
+        with open("/proc/net/tcp") as table:
+            inode = next(
+                (f[9] for f in (line.split() for line in table) if f[1] == local), None
+            )
+    except (OSError, ValueError):
+        return None
+    pids = _function_processes(root_pid)
+    if not inode or inode == "0" or pids is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                if str(fd.readlink()) == target:
+                    return pid
+        except OSError:
+            continue
+    return None
+
+
+def wait_exit(pid: int, timeout: float) -> tuple[bool, int | None]:
+    """Wait up to `timeout` for process `pid` (not our child) to end.
+
+    Returns (ended, wait status): the status is read from the zombie while its parent
+    has not reaped it yet, else None.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True, None
+    except OSError:
+        return False, None  # no pidfd here: the invoke is left to its timeout
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        return False, None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True, None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # Field 52, exit_code (proc(5)), counted from field 3, the state.
+    if fields[0] != "Z" or len(fields) < 50:
+        return True, None
+    return True, os.waitstatus_to_exitcode(int(fields[49]))
+
+
+def _exit_reason(status: int, *, via_bwrap: bool) -> str:
+    """Lambda's words for a runtime that ended with `status` (Popen's returncode)."""
+    if status == 0:
+        return "Runtime exited without providing a reason"
+    signum = -status if status < 0 else 0
+    # bwrap reports a child killed by signal N as exit status 128 + N.
+    if via_bwrap and status > 128 and (status - 128) in _SIGNAL_NAMES:
+        signum = status - 128
+    if signum:
+        name = _SIGNAL_NAMES.get(signum, f"signal {signum}")
+        return f"Runtime exited with error: signal: {name}"
+    return f"Runtime exited with error: exit status {status}"
+
+
+def _invoke_logs(
+    log_path: Path | None, request_id: str, mark: int | None, cold: bool
+) -> tuple[str, str]:
+    """One concurrent invoke's (init, invoke) logs from the environment's shared log.
+
+    Workers share stdout, so the log from the hand-out (`mark`) to now holds the lines
+    of every invoke in flight meanwhile. JSON lines (the log format on Managed
+    Instances) that name another request id are left out; lines that name none (a
+    plain print) cannot be told apart and stay in every overlapping invoke's logs.
+    """
+    if log_path is None:
+        return "", ""
+    try:
+        data = log_path.read_bytes()
+    except OSError:
+        return "", ""
+    init = data[:mark].decode("utf-8", "replace") if cold and mark is not None else ""
+    if mark is None:
+        return init, ""
+    window = data[mark:]
+    lines = window.split(b"\n")
+    lines.pop()  # unterminated: another worker is mid-line (this one answered already)
+    if mark > 0 and data[mark - 1 : mark] != b"\n" and lines:
+        lines.pop(0)  # the end of a line another worker began before the hand-out
+    kept = []
+    for line in lines:
+        if line.startswith(b"{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict) and record.get("requestId", request_id) != request_id:
+                continue
+        kept.append(line + b"\n")
+    return init, b"".join(kept).decode("utf-8", "replace")
 
 
 def parse_env(pairs: Iterable[str]) -> dict[str, str]:
