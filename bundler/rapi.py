@@ -504,6 +504,7 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
     # -- the runtime side ---------------------------------------------------------------
 
     def _next(self, peer: Peer | None = None) -> Invocation:
+        arrived = time.monotonic()
         if peer is not None and peer not in self._pids and self.identify_peer is not None:
             # Known before the worker parks, so its death can be told from a closed socket.
             self._pids[peer] = self.identify_peer(peer)
@@ -512,7 +513,7 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
             if self._state == "failed" or self._polling >= self.max_pollers:
                 raise _invalid_state()
             if self.first_next_at is None:
-                self.first_next_at = time.monotonic()
+                self.first_next_at = arrived
             if self._state == "init":
                 self._state = "idle"
             self._polling += 1
@@ -560,6 +561,8 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
 
     def _answer(self, invocation: Invocation, outcome: Outcome) -> bool:
         with self._cond:
+            if invocation.request_id in self._expired:  # timed out while its body came
+                raise _ApiError(410, "InvokeTimeout", "Invoke timeout")
             flight = self._flights.get(invocation.request_id)
             if flight is None or flight.invocation is not invocation or flight.outcome:
                 return False

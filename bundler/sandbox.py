@@ -7,6 +7,10 @@ the target's interpreter at /var/lang and Lambda's environment variables. The fi
 invoke is a cold start; a process that dies, reports an init error or times out is gone
 and the next invoke starts a new one. Without bubblewrap it runs unsandboxed in a
 temporary directory, with the real paths in the environment, and says so.
+
+With AWS_LAMBDA_MAX_CONCURRENCY=N the environment is a Lambda Managed Instances one: up
+to N invokes run at once, one per runtime worker, each with its own timeout; a timeout
+or a crashed worker ends only its own invoke (`Sandbox._invoke_concurrent`).
 """
 
 from __future__ import annotations
@@ -846,15 +850,16 @@ class Sandbox:
         if handed is None and outcome is None:
             if api.first_next_at is None:
                 # Init never finished: no worker polled within the init timeout.
-                outcome = self._end_environment(
-                    generation,
-                    lambda r: platform_error(
+                def init_timed_out(request_id: str) -> Outcome:
+                    return platform_error(
                         "Sandbox.Timedout",
-                        f"RequestId: {r} Error: Task timed out after "
+                        f"RequestId: {request_id} Error: Task timed out after "
                         f"{self.init_timeout_s:.2f} seconds",
-                    ),
-                    invocation,
-                )
+                    )
+
+                self._end_environment(generation, init_timed_out)
+                # Unless the environment's end was reported first (then that outcome).
+                outcome = api.finish(invocation, init_timed_out(rid))
             elif api.withdraw(invocation):
                 msg = (
                     f"Rate Exceeded: all {self._max_concurrency} runtime workers of "
@@ -885,10 +890,10 @@ class Sandbox:
         if peak is not None and peak > self.memory_mb * _MIB and outcome.kind != "platform":
             # Over the memory size the OOM killer ends the environment (every worker).
             outcome = platform_error("Runtime.ExitError", f"RequestId: {rid} Error: {_OOM_KILLED}")
-            self._end_environment(generation, None, None)
+            self._end_environment(generation)
         elif outcome.kind == "init_error":
             # The workers must exit after an init error; let them, then reset as Lambda does.
-            self._end_environment(generation, None, None, grace_s=2.0)
+            self._end_environment(generation, grace_s=2.0)
         mark = api.flight(invocation).log_mark
         api.forget(invocation)
         timings = Timings(
@@ -906,10 +911,9 @@ class Sandbox:
     def _end_environment(
         self,
         generation: int,
-        outcome_for: Callable[[str], Outcome] | None,
-        invocation: Invocation | None,
+        outcome_for: Callable[[str], Outcome] | None = None,
         grace_s: float = 0.0,
-    ) -> Outcome | None:
+    ) -> None:
         """Fail what the environment `generation` holds and kill it, if it is current."""
         assert self._lmi is not None
         with self._lock:
@@ -921,9 +925,6 @@ class Sandbox:
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         self._proc.wait(timeout=grace_s)
                 self.stop()
-        if invocation is None:
-            return None
-        return self._lmi.flight(invocation).outcome
 
     def _log_size(self) -> int | None:
         try:
@@ -1224,9 +1225,9 @@ def _invoke_logs(
         data = log_path.read_bytes()
     except OSError:
         return "", ""
-    init = data[:mark].decode("utf-8", "replace") if cold and mark is not None else ""
-    if mark is None:
-        return init, ""
+    if mark is None:  # never handed out: what there is came from init
+        return (data.decode("utf-8", "replace") if cold else ""), ""
+    init = data[:mark].decode("utf-8", "replace") if cold else ""
     window = data[mark:]
     lines = window.split(b"\n")
     lines.pop()  # unterminated: another worker is mid-line (this one answered already)

@@ -326,3 +326,23 @@ def test_wait_in_flight_needs_managed_instances(sandboxes: SandboxFactory) -> No
     sb = Sandbox(bundle, isolate=False)
     with sb, pytest.raises(UsageError, match="AWS_LAMBDA_MAX_CONCURRENCY"):
         sb.wait_in_flight(1, 0)
+
+
+@sandboxed
+@RUNTIMES
+def test_an_init_error_reaches_the_caller_and_the_next_invoke_is_cold(
+    sandboxes: SandboxFactory, lambundle: bool
+) -> None:
+    sb = sandboxes(
+        {"app.py": "raise ValueError('no config')\n"}, "app.handler", lambundle=lambundle,
+        env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"}, memory_mb=1024,
+    )
+    first = sb.invoke(b"{}")
+    assert first.init_error
+    error = first.error
+    assert error is not None
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "no config")
+    # The workers' init output comes before START, as Lambda logs it.
+    assert "no config" in first.logs.split("START RequestId:")[0], first.logs
+    second = sb.invoke(b"{}")
+    assert second.init_error and second.timings.cold
