@@ -8,7 +8,8 @@ the same inputs give back the same lock without running a resolver.
 
 uv is the default when installed (measured ~6x faster here on requests+pydantic+numpy),
 pip-tools otherwise; `resolver="pip-tools"|"uv"` chooses explicitly. A project that has its
-own uv.lock is not resolved at all: the lock is its uv.lock's pins for the target.
+own uv.lock or poetry.lock (bundler.poetry) is not resolved at all: the lock is that file's
+pins for the target.
 
 One difference to know: pip-compile evaluates environment markers (`python_version`,
 `platform_machine`) for the interpreter that runs it, while uv evaluates them for the
@@ -233,10 +234,29 @@ def lock_project(
     say = report or (lambda _msg: None)
     check_requires_python(project, target)
     uv_lock = project_uv_lock(project)
+    # Imported here: bundler.poetry builds on this module's Lock and target environment.
+    from bundler import poetry
+
+    poetry_lock = poetry.project_poetry_lock(project)
+    if uv_lock is not None and poetry_lock is not None:
+        msg = (
+            f"{project.root} has both uv.lock and poetry.lock, and either would decide the "
+            "versions; delete the one the project no longer uses."
+        )
+        raise LockError(msg)
     if uv_lock is not None:
         if refresh:
             say(f"--refresh does not apply: {uv_lock} decides the versions (`uv lock --upgrade`)")
         return lock_from_uv_lock(project, target, uv_lock, say)
+    if poetry_lock is not None:
+        if refresh:
+            say(f"--refresh does not apply: {poetry_lock} decides the versions (`poetry update`)")
+        return poetry.lock_from_poetry_lock(project, target, poetry_lock, say)
+    if poetry.uses_poetry(project):
+        say(
+            "No poetry.lock: versions come from pyproject.toml's Poetry constraints "
+            "(run `poetry lock` to pin them)"
+        )
     chosen = find_resolver(resolver)
     key = lock_key(project.requirements, target, chosen.name, allow_sdist)
     if refresh:

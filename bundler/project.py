@@ -188,17 +188,28 @@ def _load_directory(
         msg = f"{root / 'pyproject.toml'}: [project] dependencies must be a list of strings."
         raise ProjectError(msg)
     requirements += [_check_requirement(d, f"{root / 'pyproject.toml'}") for d in deps]
+    poetry_table = _table(_table(pyproject, "tool", root), "poetry", root / "pyproject.toml")
+    poetry_python: str | None = None
+    if poetry_table:
+        # Imported only for Poetry projects; its lock reader needs bundler.lock, which
+        # needs this module.
+        from bundler import poetry
+
+        locked = (root / poetry.POETRY_LOCK).is_file()
+        requirements += poetry.requirements(pyproject, root / "pyproject.toml", locked=locked)
+        poetry_python = poetry.requires_python(pyproject, root / "pyproject.toml")
     if (root / "requirements.txt").exists():
         requirements += parse_requirements_file(root / "requirements.txt")
     requirements = list(dict.fromkeys(requirements))
 
     files = _code_files(root)
-    is_package = "build-system" in pyproject
-    name = project_table.get("name") or root.name
+    # Poetry's `package-mode = false` declares a dependencies-only project: nothing to build.
+    is_package = "build-system" in pyproject and poetry_table.get("package-mode") is not False
+    name = project_table.get("name") or poetry_table.get("name") or root.name
     if not isinstance(name, str):
         msg = f"{root / 'pyproject.toml'}: [project] name must be a string."
         raise ProjectError(msg)
-    requires_python = project_table.get("requires-python")
+    requires_python = project_table.get("requires-python", poetry_python)
     if requires_python is not None and not isinstance(requires_python, str):
         msg = f"{root / 'pyproject.toml'}: requires-python must be a string."
         raise ProjectError(msg)
