@@ -62,6 +62,7 @@ class Dependency:
     alternatives: tuple[SpecifierSet, ...] = ()
     marker: str | None = None  # PEP 508, Poetry's `python` and `platform` folded in
     optional: bool = False
+    written: str = ""  # the constraint as the user wrote it, for messages
 
     def allows(self, version: str) -> bool:
         return not self.alternatives or any(
@@ -69,7 +70,7 @@ class Dependency:
         )
 
     def constraint(self) -> str:
-        return " || ".join(str(s) for s in self.alternatives) or "*"
+        return self.written or " || ".join(str(s) for s in self.alternatives) or "*"
 
     def requirement(self, where: str, *, locked: bool = False) -> str:
         """This dependency as one PEP 508 requirement.
@@ -135,7 +136,8 @@ def _specifier(part: str, constraint: str, where: str) -> str:
     if part.startswith("=") and not part.startswith(("==", "===")):
         part = "=" + part
     elif part[0].isdigit():
-        part = "==" + part
+        # A bare version is exact; Poetry also spells a wildcard `1.2.x`.
+        part = "==" + re.sub(r"\.[xX]$", ".*", part)
     try:
         SpecifierSet(part)
     except InvalidSpecifier:
@@ -275,7 +277,7 @@ def has_static_project_dependencies(pyproject: Mapping[str, object]) -> bool:
 
 def _dependency(name: str, value: object, where: Path) -> Dependency:
     if isinstance(value, str):
-        return Dependency(name, alternatives=specifiers(value, f"{where}: {name}"))
+        return Dependency(name, alternatives=specifiers(value, f"{where}: {name}"), written=value)
     if not isinstance(value, dict):
         msg = f"{where}: [tool.poetry.dependencies] {name} must be a string or a table."
         raise ProjectError(msg)
@@ -305,6 +307,7 @@ def _dependency(name: str, value: object, where: Path) -> Dependency:
         name=name,
         extras=tuple(str(e) for e in extras),
         alternatives=specifiers(version, f"{where}: {name}"),
+        written=version,
         marker=_and(
             str(markers) if markers else None,
             python_marker(str(python), f"{where}: {name} python") if python else None,
