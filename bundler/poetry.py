@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -367,7 +368,8 @@ def read_pyproject(root: Path) -> dict[str, object]:
 def lock_from_poetry_lock(project: Project, target: Target, poetry_lock: Path, say: Report) -> Lock:
     """The lock of `project` for `target`, exactly as its poetry.lock pins it."""
     pyproject_path = project.root / "pyproject.toml"
-    roots = main_dependencies(read_pyproject(project.root), pyproject_path)
+    pyproject = read_pyproject(project.root)
+    roots = main_dependencies(pyproject, pyproject_path)
     say(f"Reading the versions of {poetry_lock} for python{target.python} {target.arch}")
     raw = poetry_lock.read_bytes()
     try:
@@ -375,6 +377,15 @@ def lock_from_poetry_lock(project: Project, target: Target, poetry_lock: Path, s
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"{poetry_lock} is not valid TOML ({exc}); run `poetry lock` to write it again."
         raise LockError(msg) from None
+    metadata = data.get("metadata")
+    recorded = metadata.get("content-hash") if isinstance(metadata, dict) else None
+    if isinstance(recorded, str) and recorded not in content_hashes(pyproject):
+        # What `poetry install` refuses too: the lock was made for other dependencies.
+        msg = (
+            f"{pyproject_path} changed since {poetry_lock} was made (its content-hash no "
+            f"longer matches): run `poetry lock` in {project.root}."
+        )
+        raise LockError(msg)
     body = walk_lock(data, roots, target, poetry_lock)
     digest = hashlib.sha256(raw).hexdigest()
     major, minor = target.glibc
@@ -386,6 +397,44 @@ def lock_from_poetry_lock(project: Project, target: Target, poetry_lock: Path, s
     lock = Lock.from_text(text, str(poetry_lock))
     say(f"Locked {len(lock.pins)} distribution(s) as {poetry_lock.name} pins them")
     return lock
+
+
+def content_hashes(pyproject: Mapping[str, object]) -> set[str]:
+    """The `content-hash` a current poetry.lock records for this pyproject.toml.
+
+    Poetry hashes the JSON (sorted keys) of the tables that decide the lock: `[project]`
+    requires-python, dependencies and optional-dependencies, PEP 735 `[dependency-groups]`,
+    and `[tool.poetry]` dependencies, source, extras, dev-dependencies and group (the
+    first four as null when absent, for locks of older Poetry). Poetry before 2.2 left
+    `[dependency-groups]` out, so both hashes are accepted.
+    """
+    project = pyproject.get("project")
+    project = project if isinstance(project, dict) else {}
+    tool_poetry = _poetry_table(pyproject)
+    groups = pyproject.get("dependency-groups")
+    out = set()
+    for group_content in (groups if isinstance(groups, dict) else {}, {}):
+        project_part = {
+            key: project[key]
+            for key in ("requires-python", "dependencies", "optional-dependencies")
+            if project.get(key) is not None
+        }
+        modern = bool(project_part or group_content)
+        poetry_part = {
+            key: tool_poetry.get(key)
+            for key in ("dependencies", "source", "extras", "dev-dependencies", "group")
+            if tool_poetry.get(key) is not None or (key != "group" and not modern)
+        }
+        content: dict[str, object] = dict(poetry_part)
+        if modern:
+            content = {"tool": {"poetry": poetry_part}}
+            if project_part:
+                content["project"] = project_part
+            if group_content:
+                content["dependency-groups"] = group_content
+        text = json.dumps(content, sort_keys=True)
+        out.add(hashlib.sha256(text.encode()).hexdigest())
+    return out
 
 
 def walk_lock(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import textwrap
@@ -439,10 +440,65 @@ def test_the_lock_changes_with_poetry_lock(tmp_path: Path) -> None:
     assert before.sha256 != after.sha256  # so the installed tree's cache key changes
 
 
-def test_a_stale_poetry_lock_says_poetry_lock(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["classic", "pep621"])
+def test_content_hash_is_the_one_poetry_recorded(name: str) -> None:
+    pyproject = tomllib.loads((FIXTURES / name / "pyproject.toml").read_text())
+    recorded = tomllib.loads((FIXTURES / name / "poetry.lock").read_text())["metadata"]
+    assert recorded["content-hash"] in poetry.content_hashes(pyproject)
+    pyproject["tool"]["poetry"]["group"] = {"dev": {"dependencies": {"mypy": "*"}}}
+    assert recorded["content-hash"] not in poetry.content_hashes(pyproject)
+
+
+def test_content_hash_with_dependency_groups_as_poetry_2_2_and_later() -> None:
+    # Made by Poetry 2.5.1 (`poetry lock`) for exactly this pyproject.toml.
+    pyproject = load(
+        """
+        [project]
+        name = "x"
+        version = "0.1.0"
+        requires-python = ">=3.10"
+        dependencies = ["six (>=1.16)"]
+
+        [dependency-groups]
+        test = ["iniconfig"]
+
+        [tool.poetry]
+        package-mode = false
+
+        [[tool.poetry.source]]
+        name = "pypi-simple"
+        url = "https://pypi.org/simple/"
+        priority = "primary"
+        """
+    )
+    assert (
+        "da4f438ad8d32fe14bcd8b5c6c8542bd654fb3d5049d947c2325784fbd00e59c"
+        in poetry.content_hashes(pyproject)
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('six = "~1.16"', 'six = "^1.17"'),  # the locked version no longer fits
+        ('six = "~1.16"', 'six = "~1.16"\nidna = "*"'),  # a dependency the lock lacks
+        ('six = "~1.16"', 'six = ">=1.16,<1.17"'),  # same versions, other constraint
+    ],
+)
+def test_a_stale_poetry_lock_says_poetry_lock(tmp_path: Path, old: str, new: str) -> None:
+    root = copy_fixture(tmp_path)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(old, new))
+    with pytest.raises(LockError, match=r"changed since .*poetry.lock was made.*`poetry lock`"):
+        lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))
+
+
+def test_without_content_hash_the_versions_are_still_checked(tmp_path: Path) -> None:
     root = copy_fixture(tmp_path)
     pyproject = root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('six = "~1.16"', 'six = "^1.17"'))
+    lock_file = root / "poetry.lock"
+    lock_file.write_text(re.sub(r"(?m)^content-hash = .*$", "", lock_file.read_text()))
     with pytest.raises(LockError, match=r"pins six 1.16.0.*asks for six \^1.17.*`poetry lock`"):
         lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))
 
