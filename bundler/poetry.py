@@ -89,7 +89,11 @@ class Dependency:
             raise ProjectError(msg)
         spec = str(self.alternatives[0]) if len(self.alternatives) == 1 else ""
         marker = f"; {self.marker}" if self.marker else ""
-        return str(Requirement(f"{self.name}{extras}{spec}{marker}"))
+        try:
+            return str(Requirement(f"{self.name}{extras}{spec}{marker}"))
+        except InvalidRequirement as exc:
+            msg = f"{where}: {self.name} is not a valid dependency ({exc}); fix its table."
+            raise ProjectError(msg) from None
 
 
 # -- Poetry's constraint syntax -------------------------------------------------------------

@@ -212,6 +212,12 @@ def test_a_local_dependency_is_refused_even_as_a_poetry2_detail() -> None:
         poetry.requirements(pyproject, WHERE)
 
 
+def test_a_bad_extra_name_is_an_error_not_a_traceback() -> None:
+    pyproject = load('[tool.poetry.dependencies]\nrequests = {version = "*", extras = ["a b"]}\n')
+    with pytest.raises(ProjectError, match=r"requests is not a valid dependency"):
+        poetry.requirements(pyproject, WHERE)
+
+
 def test_a_union_needs_a_lock_to_decide_it() -> None:
     pyproject = load('[tool.poetry.dependencies]\nsix = "^1.0 || ^3.0"\n')
     with pytest.raises(ProjectError, match=r"six = .*union.*poetry lock"):
