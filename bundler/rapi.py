@@ -387,7 +387,7 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
         self._queue: collections.deque[Flight] = collections.deque()
         self._flights: dict[str, Flight] = {}
         self._expired: set[str] = set()
-        self._pids: dict[Peer, int | None] = {}
+        self._pids: dict[Peer, int] = {}
         # The sandbox's hooks: which process holds a connection, where its log stands,
         # and what to do when a connection holding unanswered events ends.
         self.identify_peer: Callable[[Peer], int | None] | None = None
@@ -507,7 +507,10 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
         arrived = time.monotonic()
         if peer is not None and peer not in self._pids and self.identify_peer is not None:
             # Known before the worker parks, so its death can be told from a closed socket.
-            self._pids[peer] = self.identify_peer(peer)
+            # Not found (not readable here, process not recorded yet): tried again next time.
+            pid = self.identify_peer(peer)
+            if pid is not None:
+                self._pids[peer] = pid
         with self._cond:
             generation = self._generation
             if self._state == "failed" or self._polling >= self.max_pollers:

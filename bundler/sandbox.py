@@ -670,6 +670,10 @@ class Sandbox:
     ) -> InvokeResult:
         """Invoke the function once, synchronously (RequestResponse), like Lambda.
 
+        Callable from several threads: invokes run one at a time, or up to
+        AWS_LAMBDA_MAX_CONCURRENCY at once on Managed Instances (raising ThrottledError
+        when every worker stays busy for the function's timeout).
+
         A streamed response calls `on_stream_start(content_type)`, then `on_chunk(data)`
         per chunk as it arrives, from the Runtime API's thread.
         """
@@ -934,10 +938,11 @@ class Sandbox:
 
     def _identify_peer(self, peer: Peer) -> int | None:
         """The pid of the function's process that holds the connection from `peer`."""
-        proc = self._proc
-        if proc is None:
+        proc, api = self._proc, self._api
+        if proc is None or api is None:
             return None
-        return socket_holder(peer, proc.pid)
+        host, _, port = api.address.rpartition(":")
+        return socket_holder(peer, (host, int(port)), proc.pid)
 
     def _worker_lost(self, pid: int, held: list[Invocation]) -> None:
         """A connection holding `held` closed: if its worker died, they fail with it."""
@@ -1135,20 +1140,19 @@ def tree_peak_rss(root_pid: int) -> int | None:
     return total
 
 
-def socket_holder(peer: Peer, root_pid: int) -> int | None:
-    """Which of the function's processes holds the TCP connection coming from `peer`.
+def socket_holder(peer: Peer, server: Peer, root_pid: int) -> int | None:
+    """Which of the function's processes holds the TCP connection from `peer` to `server`.
 
     The Runtime API sees only an address; /proc/net/tcp maps it to a socket inode and
     /proc/PID/fd to its holder. None when it cannot be told (the connection is gone,
     /proc is not readable here).
     """
-    host, port = peer
     try:
-        # The kernel prints the address as the 32-bit word in host byte order.
-        local = f"{int.from_bytes(socket.inet_aton(host), sys.byteorder):08X}:{port:04X}"
+        # Both ends, since an old connection from the same port may linger in TIME_WAIT.
+        ends = (_proc_net_address(peer), _proc_net_address(server))
         with open("/proc/net/tcp") as table:
             inode = next(
-                (f[9] for f in (line.split() for line in table) if f[1] == local), None
+                (f[9] for f in (line.split() for line in table) if (f[1], f[2]) == ends), None
             )
     except (OSError, ValueError):
         return None
@@ -1164,6 +1168,12 @@ def socket_holder(peer: Peer, root_pid: int) -> int | None:
         except OSError:
             continue
     return None
+
+
+def _proc_net_address(address: Peer) -> str:
+    """`host:port` as /proc/net/tcp prints it: the 32-bit word in host byte order, in hex."""
+    host, port = address
+    return f"{int.from_bytes(socket.inet_aton(host), sys.byteorder):08X}:{port:04X}"
 
 
 def wait_exit(pid: int, timeout: float) -> tuple[bool, int | None]:
