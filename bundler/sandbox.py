@@ -909,7 +909,9 @@ class Sandbox:
             handed=handed,
             extract_s=extract_s,
         )
-        init_logs, invoke_logs = _invoke_logs(log_path, rid, mark if handed else None, cold)
+        init_logs, invoke_logs = split_concurrent_logs(
+            log_path, rid, mark if handed else None, cold
+        )
         return self._result(invocation, outcome, timings, peak, init_logs, invoke_logs)
 
     def _end_environment(
@@ -1219,7 +1221,7 @@ def _exit_reason(status: int, *, via_bwrap: bool) -> str:
     return f"Runtime exited with error: exit status {status}"
 
 
-def _invoke_logs(
+def split_concurrent_logs(
     log_path: Path | None, request_id: str, mark: int | None, cold: bool
 ) -> tuple[str, str]:
     """One concurrent invoke's (init, invoke) logs from the environment's shared log.

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import socket
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +26,13 @@ import pytest
 from bundler.endpoint import InvokeEndpoint
 from bundler.errors import ThrottledError, UsageError
 from bundler.rapi import ConcurrentRuntimeAPI, Invocation, platform_error
-from bundler.sandbox import InvokeResult, Sandbox
+from bundler.sandbox import (
+    InvokeResult,
+    Sandbox,
+    socket_holder,
+    split_concurrent_logs,
+    wait_exit,
+)
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
 NEXT = "/2018-06-01/runtime/invocation/next"
@@ -346,3 +356,59 @@ def test_an_init_error_reaches_the_caller_and_the_next_invoke_is_cold(
     assert "no config" in first.logs.split("START RequestId:")[0], first.logs
     second = sb.invoke(b"{}")
     assert second.init_error and second.timings.cold
+
+
+# -- the parts that tell workers and their logs apart, on real sockets and processes ------
+
+
+def test_socket_holder_finds_the_process_of_a_connection() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        accepted, _ = server.accept()
+        try:
+            peer, address = client.getsockname(), server.getsockname()
+            assert socket_holder(peer, address, os.getpid()) == os.getpid()
+            # Another server port: not this connection.
+            assert socket_holder(peer, ("127.0.0.1", 1), os.getpid()) is None
+        finally:
+            accepted.close()
+            client.close()
+
+
+def test_wait_exit_reads_the_status_of_a_process_that_ended() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    try:
+        # Not reaped yet (Popen reaps on wait), as a worker whose parent is busy elsewhere.
+        assert wait_exit(proc.pid, 30) == (True, 3)
+    finally:
+        proc.wait()
+    blocked = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
+    try:
+        assert wait_exit(blocked.pid, 0.1) == (False, None)
+    finally:
+        blocked.kill()
+        blocked.wait()
+
+
+def test_concurrent_logs_keep_own_and_unattributed_lines(tmp_path: Path) -> None:
+    mine, other = "11111111-1111", "22222222-2222"
+    log = tmp_path / "environment.log"
+    init = b"init line\n"
+    window = (
+        b"tail of a line begun before\n"
+        + json.dumps({"message": "mine", "requestId": mine}).encode() + b"\n"
+        + json.dumps({"message": "theirs", "requestId": other}).encode() + b"\n"
+        + b"a plain print\n"
+        + b"{not json\n"
+        + b"half a line being writ"
+    )
+    log.write_bytes(init + b"partial " + window)
+    mark = len(init) + len(b"partial ")
+    init_logs, invoke_logs = split_concurrent_logs(log, mine, mark, cold=True)
+    assert init_logs == "init line\npartial "
+    assert invoke_logs.splitlines() == [
+        json.dumps({"message": "mine", "requestId": mine}), "a plain print", "{not json"
+    ]
+    assert split_concurrent_logs(log, mine, mark, cold=False)[0] == ""
+    # Never handed out (an init error): everything so far is init output.
+    assert split_concurrent_logs(log, mine, None, cold=True) == (log.read_text(), "")
