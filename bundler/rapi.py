@@ -368,7 +368,6 @@ class Flight:
     # The connection that took it from /next, and the log position at that moment.
     peer: Peer | None = None
     log_mark: int | None = None
-    timed_out: bool = False
 
 
 class ConcurrentRuntimeAPI(RuntimeAPI):
@@ -477,7 +476,6 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
                 return outcome  # its caller has collected it already
             if flight.outcome is None:
                 flight.outcome = outcome
-                flight.timed_out = timed_out
                 if flight in self._queue:
                     self._queue.remove(flight)
                 if timed_out:
