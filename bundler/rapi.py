@@ -4,7 +4,9 @@ One `RuntimeAPI` serves one execution environment at a time: the runtime long-po
 `/next` (no timeout), gets one event, answers it on `/response` (buffered or streamed) or
 `/error`, or reports `/init/error` before its first `/next`. The invoking side (the
 sandbox) offers invocations and waits for their outcome; it also reports the process's
-death and timeouts, which end the environment. Status codes, headers and error bodies
+death and timeouts, which end the environment. `ConcurrentRuntimeAPI` is the Managed
+Instances variant: several workers, several invocations in flight, per-invocation
+timeouts (410 for a late answer). Status codes, headers and error bodies
 follow the Runtime API docs and AWS's open-source RAPID (the Runtime Interface
 Emulator); see docs/reference §1.
 
