@@ -36,9 +36,13 @@ from runtime.main import INIT_GC_THRESHOLD  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 MODES = ("default", "relaxed")
-# Runs in the target interpreter: argv = module, threshold (0: leave the default).
+# Runs in the target interpreter: argv = module, threshold (0: leave the default), paths.
+# The paths go on sys.path after start-up, as the runtime's loader puts them, not through
+# PYTHONPATH: a .pth file of the interpreter's own (some machines have one that imports
+# certifi) would otherwise find the bundle's packages at start-up, outside the timing.
 _PROBE = """
 import gc, importlib, sys, time
+sys.path[:0] = sys.argv[3].split(":")
 threshold = int(sys.argv[2])
 if threshold:
     gc.set_threshold(threshold, *gc.get_threshold()[1:])
@@ -67,9 +71,9 @@ def lay_out(example: str, python: str, work: Path) -> tuple[list[str], str]:
 
 
 def sample(python: Path, paths: list[str], module: str, threshold: int) -> float:
-    env = {"PYTHONPATH": ":".join(paths), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     out = subprocess.run(
-        [str(python), "-s", "-c", _PROBE, module, str(threshold)],
+        [str(python), "-s", "-c", _PROBE, module, str(threshold), ":".join(paths)],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return float(out.stdout)
