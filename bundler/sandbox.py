@@ -61,6 +61,13 @@ ACCOUNT_ID = "012345678912"
 _MIB = 1_048_576
 # What Lambda reports when its OOM killer ends a function (SIGKILL, as Go's os/exec names it).
 _OOM_KILLED = "Runtime exited with error: signal: killed"
+# While the function runs, its resident memory is read this often, and the process tree
+# killed once it is over the memory size: a runaway allocation is stopped within about
+# this long (Lambda's cgroup stops it at once). A spike shorter than this is still caught
+# by the peak (VmHWM) read when the invoke ends. The processes are found again every
+# _TREE_EVERY reads, since finding them scans all of /proc.
+_MEMORY_POLL_S = 0.05
+_TREE_EVERY = 10
 # How long a worker whose connection closed may take to be seen dead before it counts as
 # alive (a runtime may close its connection and answer on a new one).
 _WORKER_EXIT_WAIT_S = 2.0
@@ -237,6 +244,8 @@ class Sandbox:
         # > 0 with AWS_LAMBDA_MAX_CONCURRENCY: Lambda Managed Instances, up to that many
         # invokes run at once, each in its own runtime worker (`_invoke_concurrent`).
         self._max_concurrency = 0
+        # Resident bytes the memory guard saw when it killed an environment, by its pid.
+        self._oom_killed: dict[int, int] = {}
         self._lmi: ConcurrentRuntimeAPI | None = None
 
     # -- set-up ----------------------------------------------------------------------------
@@ -572,12 +581,42 @@ class Sandbox:
             # inside the sandbox, as an exit): Lambda reports it as the caller's error.
             raise _EntrypointError(f"fork/exec {entry}: {(exc.strerror or '').lower()}") from None
         self._proc = proc
+        ended = threading.Event()
         threading.Thread(
-            target=self._watch, args=(proc, generation), name="lambundle-watch", daemon=True
+            target=self._watch, args=(proc, generation, ended), name="lambundle-watch",
+            daemon=True,
+        ).start()  # fmt: skip
+        threading.Thread(
+            target=self._guard_memory, args=(proc, ended), name="lambundle-memory", daemon=True
         ).start()
 
-    def _watch(self, proc: subprocess.Popen[bytes], generation: int) -> None:
-        self._report_exit(proc.wait(), generation)
+    def _watch(
+        self, proc: subprocess.Popen[bytes], generation: int, ended: threading.Event
+    ) -> None:
+        status = proc.wait()
+        ended.set()
+        self._report_exit(status, generation)
+
+    def _guard_memory(self, proc: subprocess.Popen[bytes], ended: threading.Event) -> None:
+        """Lambda's OOM killer: kill the environment once its processes hold more resident
+        memory than the memory size. The exit is then reported as every other one is, which
+        is how Lambda reports it ("Runtime exited with error: signal: killed")."""
+        limit = self.memory_mb * _MIB
+        pids: list[int] = []
+        polls = 0
+        while not ended.wait(_MEMORY_POLL_S):
+            if polls % _TREE_EVERY == 0:
+                found = _function_processes(proc.pid)
+                if found is None:
+                    return
+                pids = found
+            polls += 1
+            used = resident_bytes(pids)
+            if used > limit:
+                self._oom_killed[proc.pid] = used
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                return
 
     def _report_exit(self, status: int, generation: int) -> None:
         """The environment's process ended with `status`: fail what it held."""
@@ -652,7 +691,11 @@ class Sandbox:
         """Sum of the peak RSS (VmHWM) of the function's processes, bwrap excluded."""
         if self._proc is None:
             return None
-        return tree_peak_rss(self._proc.pid)
+        peak = tree_peak_rss(self._proc.pid)
+        killed_at = self._oom_killed.get(self._proc.pid)
+        if killed_at is None:
+            return peak
+        return max(peak or 0, killed_at)  # the killed processes' own figures are gone
 
     # -- invoking --------------------------------------------------------------------------
 
@@ -1123,6 +1166,21 @@ def _function_processes(root_pid: int) -> list[int] | None:
         if names.get(pid) != "bwrap":
             found.append(pid)
     return found
+
+
+def resident_bytes(pids: Iterable[int]) -> int:
+    """Sum of the resident memory (VmRSS) of `pids` now, in bytes; gone ones count 0."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def tree_peak_rss(root_pid: int) -> int | None:

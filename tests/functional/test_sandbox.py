@@ -285,6 +285,29 @@ def test_an_invoke_over_the_memory_size_is_killed_as_lambda_kills_it(
     assert sb.invoke(b'{"mb": 16}').timings.cold
 
 
+def test_a_runaway_allocation_is_killed_while_it_runs(sandboxes: SandboxFactory) -> None:
+    # The handler holds 200 MB and never returns: only a kill while it runs can end the
+    # invoke before its timeout (the check at the end of an invoke would come too late).
+    files = app(
+        """
+        import threading
+
+        def handler(event, context):
+            hog = bytearray(200 * 1024 * 1024)
+            threading.Event().wait()
+            return len(hog)
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=True, memory_mb=160, timeout_s=15.0)
+    result = sb.invoke(b"{}")
+    assert result.error == {
+        "errorMessage": f"RequestId: {result.request_id} Error: "
+        "Runtime exited with error: signal: killed",
+        "errorType": "Runtime.ExitError",
+    }
+    assert not sb.running
+
+
 WRAPPER = "#!/bin/sh\nexport WRAPPED=yes\nexec \"$@\"\n"
 
 
