@@ -1,15 +1,15 @@
-"""What collecting less often during init saves: the handler module's import, both ways.
+"""What lambundle's runtime saves by collecting less during init and freezing what it made.
 
-    python benchmarks/init_gc.py [--rounds 30] [--python 3.12] [--examples medium-deps,large-deps]
+    python benchmarks/init_gc.py [--rounds 20] [--python 3.12] [--examples medium-deps,large-deps]
 
 lambundle's runtime raises CPython's young-generation threshold while the handler's module
-imports (runtime/main.py, INIT_GC_THRESHOLD) and puts it back before the first invoke.
-This script measures exactly that step in isolation: each example is bundled (fat-layer,
-bytecode included), its layer and function laid out once in a temporary directory, and a
-fresh interpreter of the target version imports the handler's module, timed in-process,
-with the interpreter's default thresholds (`default`) or the runtime's (`relaxed`),
-alternating round by round so drift hits both alike. Results:
-benchmarks/results/init_gc.{json,md}. Timing is measured here and nowhere in the tests.
+imports, then freezes what init made (runtime/main.py, INIT_GC_THRESHOLD);
+`LAMBUNDLE_INIT_GC=default` leaves collection as CPython has it. This script builds each
+example (vendored, bytecode included) and starts it cold in the local sandbox both ways,
+alternating round by round so drift hits both alike, and reports Init (spawn to the first
+`/next`, so a collection deferred to the end of init is counted) and the first invoke.
+Results: benchmarks/results/init_gc.{json,md}. Timing is measured here and nowhere in the
+tests.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,62 +25,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bundler import interpreters  # noqa: E402
-from bundler.archive import extract_zip  # noqa: E402
 from bundler.build import BuildOptions, bundle  # noqa: E402
 from bundler.cache import Cache  # noqa: E402
-from bundler.manifest import load  # noqa: E402
+from bundler.sandbox import Sandbox  # noqa: E402
 from bundler.stats import ratio, summarize  # noqa: E402
 from bundler.target import Target, host_arch  # noqa: E402
-from runtime.main import INIT_GC_THRESHOLD  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-MODES = ("default", "relaxed")
-# Runs in the target interpreter: argv = module, threshold (0: leave the default), paths.
-# The paths go on sys.path after start-up, as the runtime's loader puts them, not through
-# PYTHONPATH: a .pth file of the interpreter's own (some machines have one that imports
-# certifi) would otherwise find the bundle's packages at start-up, outside the timing.
-_PROBE = """
-import gc, importlib, sys, time
-sys.path[:0] = sys.argv[3].split(":")
-threshold = int(sys.argv[2])
-if threshold:
-    gc.set_threshold(threshold, *gc.get_threshold()[1:])
-start = time.perf_counter()
-importlib.import_module(sys.argv[1])
-print((time.perf_counter() - start) * 1000)
-"""
+MODES = ("default", "freeze")
+MEMORY_MB = 1024  # numpy and pandas need more than Lambda's default 128 MB
 
 
-def lay_out(example: str, python: str, work: Path) -> tuple[list[str], str]:
-    """Bundle `example` and extract it; the sys.path entries and the handler's module."""
-    out = work / example
-    bundle(
-        BuildOptions(ROOT / "examples" / example, "fat-layer", Target(python, host_arch()),
-                     out=out, verify=False),
-        cache=Cache(),
-    )  # fmt: skip
-    manifest = load(out)
-    root = work / f"{example}-root"
-    extract_zip(out / manifest.function.file, root / "task")
-    for layer in manifest.layers:
-        extract_zip(out / layer.file, root / "opt")
-    site = root / "opt" / "python" / "lib" / f"python{python}" / "site-packages"
-    module = manifest.handler.rsplit(".", 1)[0]
-    return [str(root / "task"), str(site)], module
-
-
-def sample(python: Path, paths: list[str], module: str, threshold: int) -> float:
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    out = subprocess.run(
-        [str(python), "-s", "-c", _PROBE, module, str(threshold), ":".join(paths)],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return float(out.stdout)
+def cold_start(bundle_dir: Path, mode: str) -> tuple[float, float]:
+    """(init ms, first invoke ms) of one cold start with LAMBUNDLE_INIT_GC=`mode`."""
+    env = {"LAMBUNDLE_INIT_GC": mode}
+    with Sandbox(bundle_dir, memory_mb=MEMORY_MB, env=env) as sandbox:
+        result = sandbox.invoke(b"{}")
+    if result.error is not None:
+        raise SystemExit(f"{bundle_dir} failed: {result.error}")
+    timings = result.timings
+    assert timings.init_s is not None and timings.invoke_s is not None
+    return timings.init_s * 1000, timings.invoke_s * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--python", default="3.12")
     parser.add_argument("--examples", default="medium-deps,large-deps")
     args = parser.parse_args()
@@ -89,45 +58,58 @@ def main() -> None:
     if interp is None:
         raise SystemExit(f"no Python {args.python} interpreter here")
     report: dict[str, object] = {
-        "command": " ".join(sys.argv),
+        "command": " ".join(["python", *sys.argv]),
         "machine": f"{platform.processor() or platform.machine()}, {platform.release()}",
         "python": interp.version,
-        "init_gc_threshold": INIT_GC_THRESHOLD,
+        "memory_mb": MEMORY_MB,
         "examples": {},
     }
     rows = []
-    with tempfile.TemporaryDirectory(prefix="lambundle-init-gc-", dir="/dev/shm") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lambundle-init-gc-") as tmp:
         for example in args.examples.split(","):
-            paths, module = lay_out(example, args.python, Path(tmp))
-            samples: dict[str, list[float]] = {m: [] for m in MODES}
-            sample(interp.path, paths, module, 0)  # warm the page cache once, not counted
+            out = Path(tmp, example)
+            target = Target(args.python, host_arch())
+            options = BuildOptions(ROOT / "examples" / example, "vendored", target, out=out,
+                                   verify=False)  # fmt: skip
+            bundle(options, cache=Cache())
+            init: dict[str, list[float]] = {m: [] for m in MODES}
+            first: dict[str, list[float]] = {m: [] for m in MODES}
+            cold_start(out, "default")  # the page cache warmed once, not counted
             for i in range(args.rounds):
-                # Alternate which mode goes first: the first run of a pair is not favoured.
+                # Alternate which mode goes first: the first of a pair is not favoured.
                 for mode in MODES if i % 2 == 0 else MODES[::-1]:
-                    threshold = INIT_GC_THRESHOLD if mode == "relaxed" else 0
-                    samples[mode].append(sample(interp.path, paths, module, threshold))
-            stats = {m: summarize(samples[m]) for m in MODES}
-            r = ratio(stats["relaxed"]["median"], stats["default"]["median"])
-            report["examples"][example] = {"samples_ms": samples, "stats": stats, "ratio": r}  # type: ignore[index]
-            rows.append((example, stats, r))
-            print(f"{example}: {stats['default']['median']:.1f} -> "
-                  f"{stats['relaxed']['median']:.1f} ms ({r:.2f}x)", file=sys.stderr)  # fmt: skip
+                    init_ms, first_ms = cold_start(out, mode)
+                    init[mode].append(init_ms)
+                    first[mode].append(first_ms)
+                    print(f"{example} {i + 1}/{args.rounds} {mode}: init {init_ms:.1f} ms",
+                          file=sys.stderr)  # fmt: skip
+            stats = {m: summarize(init[m]) for m in MODES}
+            first_stats = {m: summarize(first[m]) for m in MODES}
+            r = ratio(stats["freeze"]["median"], stats["default"]["median"])
+            report["examples"][example] = {  # type: ignore[index]
+                "init_ms": init, "first_invoke_ms": first, "init_stats": stats,
+                "first_invoke_stats": first_stats, "init_ratio": r,
+            }  # fmt: skip
+            rows.append((example, stats, first_stats, r))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "init_gc.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [
-        f"`{report['command']}`: {args.rounds} alternating rounds, target CPython "
-        f"{interp.version}, {report['machine']}.",
+        f"`{report['command']}`: {args.rounds} alternating cold starts each way in the "
+        f"sandbox, vendored bundles, {MEMORY_MB} MB, target CPython {interp.version}, "
+        f"{report['machine']}.",
         "",
-        "Import of the handler's module, in ms, median (min-max):",
+        "Init (spawn to the first `/next`) and first invoke, ms, median (min-max):",
         "",
-        "| example | default thresholds | relaxed during init | relaxed vs default |",
-        "|---|---|---|---|",
+        "| example | init, CPython's collection | init, lambundle's | ratio | first invoke, "
+        "CPython's / lambundle's |",
+        "|---|---|---|---|---|",
     ]
-    for example, stats, r in rows:
-        d, x = stats["default"], stats["relaxed"]
+    for example, stats, first_stats, r in rows:
+        d, f = stats["default"], stats["freeze"]
         lines.append(
             f"| {example} | {d['median']:.1f} ({d['min']:.1f}-{d['max']:.1f}) "
-            f"| {x['median']:.1f} ({x['min']:.1f}-{x['max']:.1f}) | {r:.2f}x |"
+            f"| {f['median']:.1f} ({f['min']:.1f}-{f['max']:.1f}) | {r:.2f}x "
+            f"| {first_stats['default']['median']:.1f} / {first_stats['freeze']['median']:.1f} |"
         )
     (RESULTS / "init_gc.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -13,6 +13,9 @@ RAW_UNICODE_ENVS = frozenset(
     }
 )
 CALLING_CONVENTIONS = ("json", "raw", "stdio")
+# LAMBUNDLE_INIT_GC: "freeze" (the default; runtime/main.py, _relax_gc) or CPython's
+# "default" collection during init.
+INIT_GC_MODES = ("freeze", "default")
 
 # AWS_LAMBDA_LOG_LEVEL values awslambdaric accepts (TRACE means DEBUG, the rest are the
 # names `logging` knows); others leave the root level at Python's default WARNING.
@@ -39,6 +42,7 @@ class Config:
         "ensure_ascii",
         "execution_env",
         "handler",
+        "init_gc",
         "log_format_json",
         "log_level",
         "log_level_name",
@@ -63,6 +67,11 @@ class Config:
             raise ValueError(
                 f"LAMBUNDLE_CALLING={calling!r} is not one of {', '.join(CALLING_CONVENTIONS)}"
             )
+        init_gc = (env.get("LAMBUNDLE_INIT_GC") or "freeze").lower()
+        if init_gc not in INIT_GC_MODES:
+            raise ValueError(
+                f"LAMBUNDLE_INIT_GC={init_gc!r} is not one of {', '.join(INIT_GC_MODES)}"
+            )
         concurrency = env.get("AWS_LAMBDA_MAX_CONCURRENCY")
         return cls(
             api_address=env.get("AWS_LAMBDA_RUNTIME_API", ""),
@@ -71,6 +80,7 @@ class Config:
             ensure_ascii=_ensure_ascii(env.get("LAMBUNDLE_ENSURE_ASCII"), execution_env),
             execution_env=execution_env,
             handler=handler,
+            init_gc=init_gc,
             log_format_json=(env.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON",
             log_level=LOG_LEVELS.get(level_name),
             log_level_name=level_name,

@@ -143,7 +143,7 @@ def run_worker(config, sink, concurrent):
 
         logging.warning(logs.preview_warning(os.environ.get("AWS_REGION", "")))
     runtime = Runtime(config, sink, concurrent)
-    gc_during_init = _relax_gc()
+    gc_during_init = _relax_gc(config.init_gc)
     try:
         target = handlers.resolve(config.handler, config.task_root, config.calling)
     except faults.Fault as fault:
@@ -169,32 +169,38 @@ def run_worker(config, sink, concurrent):
 
 
 # Init allocates most of what a function keeps for its life (modules, classes, their
-# caches) and little garbage, so collecting the young generation every 700 allocations, as
-# CPython does, mostly traverses objects that will live on: 7-10% of the time it takes to
-# import numpy and pandas, or pydantic (benchmarks/init_gc.py). While the handler's module
-# imports, the young generation is collected every INIT_GC_THRESHOLD allocations instead,
-# which still bounds the cyclic garbage an init can leave; the previous thresholds are back
-# before the first /next, unless the init set its own.
+# caches) and little garbage: a few hundred objects for numpy and pandas, against about
+# 97,000 they keep. CPython's collector does not know that: it collects the young
+# generation every 700 allocations, a tenth of init's time for numpy and pandas, and any
+# collection deferred to later walks all of it. So while the handler's module imports,
+# the young generation is collected only every INIT_GC_THRESHOLD allocations (which still
+# bounds the garbage an init can leave), and when init is done what it made is frozen
+# (gc.freeze: moved out of the collector's sight; reference counting still frees it): no
+# deferred collection, and later full collections skip it. Cyclic garbage made in init's
+# last allocations is kept for the environment's life; LAMBUNDLE_INIT_GC=default turns
+# all of this off.
 INIT_GC_THRESHOLD = 100_000
 
 
-def _relax_gc():
+def _relax_gc(mode):
     """Raise the young generation's threshold for init; the (previous, set) thresholds."""
     import gc  # built in: no import cost
 
     previous = gc.get_threshold()
-    if previous[0] == 0 or previous[0] >= INIT_GC_THRESHOLD:  # 0: automatic GC turned off
-        return previous, previous
-    relaxed = (INIT_GC_THRESHOLD, *previous[1:])
+    if mode != "freeze" or previous[0] == 0:  # 0: automatic collection turned off
+        return previous, None
+    relaxed = (max(previous[0], INIT_GC_THRESHOLD), *previous[1:])
     gc.set_threshold(*relaxed)
     return previous, relaxed
 
 
 def _restore_gc(saved):
+    """Freeze what init made and put the thresholds back, unless the init set its own."""
     import gc
 
     previous, relaxed = saved
-    if gc.get_threshold() == relaxed:  # else the function's init chose its own: keep them
+    if relaxed is not None and gc.get_threshold() == relaxed:
+        gc.freeze()
         gc.set_threshold(*previous)
 
 

@@ -291,7 +291,7 @@ _GC_APP = """import gc
 AT_INIT = gc.get_threshold()
 {init}
 def handler(e, c):
-    return [list(AT_INIT), list(gc.get_threshold()), gc.isenabled()]
+    return [list(AT_INIT), list(gc.get_threshold()), gc.isenabled(), gc.get_freeze_count()]
 """
 
 
@@ -303,24 +303,34 @@ def _interpreter_gc_threshold():
     return json.loads(out.stdout)
 
 
-def test_init_collects_less_often_and_invokes_as_usual(make_task):
+def test_init_collects_less_often_and_what_it_made_is_frozen(make_task):
     from runtime.main import INIT_GC_THRESHOLD
 
     task = make_task({"app.py": _GC_APP.format(init="")})
     run = run_events("lambundle", task, "app.handler", [{}, {}])
     default = _interpreter_gc_threshold()
     for post in run.posts:
-        at_init, at_invoke, enabled = post.json()
+        at_init, at_invoke, enabled, frozen = post.json()
         assert at_init == [INIT_GC_THRESHOLD, *default[1:]]
         assert at_invoke == default and enabled
+        assert frozen > 1000  # the runtime's and the handler's modules, at least
 
 
-def test_thresholds_an_init_sets_are_kept(make_task):
+def test_init_gc_default_leaves_collection_as_cpython_has_it(make_task):
+    task = make_task({"app.py": _GC_APP.format(init="")})
+    run = run_events(
+        "lambundle", task, "app.handler", [{}], env={"LAMBUNDLE_INIT_GC": "default"}
+    )
+    default = _interpreter_gc_threshold()
+    assert run.posts[0].json() == [default, default, True, 0]
+
+
+def test_thresholds_an_init_sets_are_kept_and_nothing_is_frozen(make_task):
     init = "gc.set_threshold(5000, 20, 30)\ngc.disable()"
     task = make_task({"app.py": _GC_APP.format(init=init)})
     run = run_events("lambundle", task, "app.handler", [{}])
-    _, at_invoke, enabled = run.posts[0].json()
-    assert at_invoke == [5000, 20, 30] and not enabled
+    _, at_invoke, enabled, frozen = run.posts[0].json()
+    assert at_invoke == [5000, 20, 30] and not enabled and frozen == 0
 
 
 # -- the layer layout ---------------------------------------------------------------------------

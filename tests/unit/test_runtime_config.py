@@ -53,6 +53,13 @@ def test_calling_convention_is_checked():
         Config.from_environ(["a.b"], {"LAMBUNDLE_CALLING": "xml"})
 
 
+def test_init_gc_is_freeze_unless_asked_and_checked():
+    assert Config.from_environ(["a.b"], {}).init_gc == "freeze"
+    assert Config.from_environ(["a.b"], {"LAMBUNDLE_INIT_GC": "Default"}).init_gc == "default"
+    with pytest.raises(ValueError, match="LAMBUNDLE_INIT_GC='off' is not one of freeze, default"):
+        Config.from_environ(["a.b"], {"LAMBUNDLE_INIT_GC": "off"})
+
+
 def test_max_concurrency_presence_matters():
     assert Config.from_environ(["a.b"], {}).max_concurrency is None
     assert Config.from_environ(["a.b"], {"AWS_LAMBDA_MAX_CONCURRENCY": "1"}).max_concurrency == 1
