@@ -790,12 +790,20 @@ class Sandbox:
         api.offer(invocation)
         self._log_split = None
         handed = api.wait_handed(self.init_timeout_s if cold else self.timeout_s)
-        log_split = self._log_split
+        before_start, retried_at = "", None
+        if cold and handed is None and self.running and api.wait_outcome(0) is None:
+            # On-demand init is capped (10 s); past it Lambda retries the init as part of
+            # this first invoke, the two together within the function's timeout
+            # (lambda-runtime-environment.html, "Init phase").
+            before_start, retried_at = self._retry_init(invocation)
+            handed = api.wait_handed(max(0.0, retried_at + self.timeout_s - time.monotonic()))
+        log_split = self._log_split if retried_at is None else self._log_offset
         if handed is None:
             outcome = api.wait_outcome(0)
-            limit = self.init_timeout_s if cold else self.timeout_s
+            limit = self.init_timeout_s if cold and retried_at is None else self.timeout_s
         else:
-            outcome = api.wait_outcome(max(0.0, handed + self.timeout_s - time.monotonic()))
+            began = handed if retried_at is None else retried_at
+            outcome = api.wait_outcome(max(0.0, began + self.timeout_s - time.monotonic()))
             limit = self.timeout_s
         peak = self._peak_rss()
         if outcome is None:
@@ -816,16 +824,34 @@ class Sandbox:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout=2)
             self.stop()
+        # A retried init is part of the invoke: in its Duration, with no Init Duration.
+        timed_init = cold and retried_at is None
         timings = Timings(
             cold=cold,
             started=started,
             finished=outcome.at,
-            spawned=self._spawned_at if cold else None,
-            first_next=api.first_next_at if cold else None,
-            handed=handed,
+            spawned=self._spawned_at if timed_init else None,
+            first_next=api.first_next_at if timed_init else None,
+            handed=handed if retried_at is None or handed is None else retried_at,
             extract_s=extract_s,
         )
-        return self._finish(invocation, outcome, timings, peak, log_split if handed else None)
+        split = log_split if handed or retried_at is not None else None
+        return self._finish(invocation, outcome, timings, peak, split, before_start)
+
+    def _retry_init(self, invocation: Invocation) -> tuple[str, float]:
+        """Init ran past its cap: end that environment with Lambda's INIT_REPORT line, start
+        a new one and offer it the same event. (What was logged before START, when.)"""
+        assert self._api is not None and self._spawned_at is not None
+        now = time.monotonic()
+        logs = self._take_logs()
+        report = (
+            f"INIT_REPORT Init Duration: {(now - self._spawned_at) * 1000:.2f} ms\t"
+            "Phase: init\tStatus: timeout\n"
+        )
+        self._spawn()  # kills the old process first; its exit belongs to the old generation
+        self._api.offer(invocation)
+        self._log_split = None
+        return logs + report, now
 
     # -- Lambda Managed Instances ----------------------------------------------------------
 
@@ -1058,8 +1084,13 @@ class Sandbox:
         timings: Timings,
         peak: int | None = None,
         log_split: int | None = None,
+        before_start: str = "",
     ) -> InvokeResult:
-        """Build the result; logs are Lambda's: init output, START, invoke output, END, REPORT."""
+        """Build the result; logs are Lambda's: init output, START, invoke output, END, REPORT.
+
+        `before_start`: what an environment that no longer runs logged first (a timed-out
+        init that was retried).
+        """
         start = self._log_offset
         logs = self._take_logs()
         init_logs, invoke_logs = "", logs
@@ -1068,7 +1099,9 @@ class Sandbox:
             raw = logs.encode()
             init_logs = raw[:cut].decode("utf-8", "replace")
             invoke_logs = raw[cut:].decode("utf-8", "replace")
-        return self._result(invocation, outcome, timings, peak, init_logs, invoke_logs)
+        return self._result(
+            invocation, outcome, timings, peak, before_start + init_logs, invoke_logs
+        )
 
     def _result(
         self,

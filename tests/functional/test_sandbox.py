@@ -515,16 +515,51 @@ def test_streamed_response_from_a_custom_runtime(sandboxes: SandboxFactory, fail
         assert result.function_error is None and result.error is None
 
 
-def test_init_that_never_polls_times_out(sandboxes: SandboxFactory) -> None:
+def test_init_that_never_polls_times_out_after_its_retry(sandboxes: SandboxFactory) -> None:
     bootstrap = "#!/bin/sh\necho starting\nexec sleep 600\n"
     sb = sandboxes(
         {"bootstrap": bootstrap}, "h.h", runtime="provided.al2023", lambundle=False,
-        init_timeout_s=0.5,
+        init_timeout_s=0.5, timeout_s=1.0,
     )
     result = sb.invoke(b"{}")
-    assert result.error is not None and result.error["errorType"] == "Sandbox.Timedout"
-    assert "starting" in result.logs
+    # The init is cut at its cap, retried within the function's timeout, and cut again.
+    assert result.error == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds",
+    }
+    before, _, after = result.logs.partition(f"START RequestId: {result.request_id}")
+    assert "starting" in before and "Phase: init\tStatus: timeout" in before
+    assert "starting" in after  # the retry, inside the invoke
+    assert "Init Duration" not in after
     assert not sb.running
+
+
+def test_an_init_past_its_cap_is_retried_within_the_function_timeout(
+    sandboxes: SandboxFactory,
+) -> None:
+    files = app(
+        """
+        import time
+        print("initialising")
+        time.sleep(1.0)  # the slow init under test, past the 0.5 s cap given below
+
+        def handler(event, context):
+            return "ready"
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=True, init_timeout_s=0.5, timeout_s=20.0)
+    result = sb.invoke(b"{}")
+    assert result.error is None and result.json() == "ready"
+    before, _, after = result.logs.partition(f"START RequestId: {result.request_id}")
+    assert before.count("initialising") == 1 and "INIT_REPORT Init Duration: " in before
+    assert "Phase: init\tStatus: timeout" in before
+    assert after.count("initialising") == 1
+    report = after.splitlines()[-1]
+    assert report.startswith("REPORT ") and "Init Duration" not in report
+    assert result.timings.init_s is None and result.timings.invoke_s is not None
+    assert result.timings.invoke_s >= 1.0  # the retried init is billed in Duration
+    warm = sb.invoke(b"{}")
+    assert not warm.timings.cold and warm.json() == "ready"
 
 
 def test_tmp_is_private_and_lives_as_long_as_the_environment(sandboxes: SandboxFactory) -> None:
