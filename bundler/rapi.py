@@ -117,6 +117,12 @@ class _ApiError(Exception):
         self.message = message
 
 
+def _environment_gone() -> _ApiError:
+    """A poller of an environment that was replaced or closed: it must exit."""
+    message = "Container error. Non-recoverable state. Runtime should exit promptly."
+    return _ApiError(500, "Runtime.Unknown", message)
+
+
 def _invalid_state() -> _ApiError:
     return _ApiError(403, "InvalidStateTransition", "State transition is not allowed")
 
@@ -295,12 +301,7 @@ class RuntimeAPI:
                 # take the new environment's event.
                 while True:
                     if self._closed or generation != self._generation:
-                        raise _ApiError(
-                            500,
-                            "Runtime.Unknown",
-                            "Container error. Non-recoverable state. "
-                            "Runtime should exit promptly.",
-                        )
+                        raise _environment_gone()
                     if self._pending is not None and self._outcome is None:
                         break
                     self._cond.wait()
@@ -524,12 +525,7 @@ class ConcurrentRuntimeAPI(RuntimeAPI):
             try:
                 while True:
                     if self._closed or generation != self._generation:
-                        raise _ApiError(
-                            500,
-                            "Runtime.Unknown",
-                            "Container error. Non-recoverable state. "
-                            "Runtime should exit promptly.",
-                        )
+                        raise _environment_gone()
                     if self._queue:
                         break
                     self._cond.wait()

@@ -767,26 +767,9 @@ class Sandbox:
         cold = not self.running
         extract_s = None
         if cold:
-            if self._entry_point() is None:
-                message = (
-                    f"RequestId: {rid} Error: Couldn't find valid bootstrap(s): "
-                    f"[{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
-                )
-                return self._finish(
-                    invocation,
-                    platform_error("Runtime.InvalidEntrypoint", message),
-                    Timings(cold=True, started=started, finished=time.monotonic()),
-                )
-            try:
-                self._spawn()
-            except _EntrypointError as exc:
-                return self._finish(
-                    invocation,
-                    platform_error("Runtime.InvalidEntrypoint", f"RequestId: {rid} Error: {exc}"),
-                    Timings(cold=True, started=started, finished=time.monotonic()),
-                )
-            if self._extract_pending:
-                extract_s, self._extract_pending = self.extract_s, False
+            failed, extract_s = self._start_environment(invocation, started)
+            if failed is not None:
+                return failed
         api.offer(invocation)
         self._log_split = None
         handed = api.wait_handed(self.init_timeout_s if cold else self.timeout_s)
@@ -838,6 +821,35 @@ class Sandbox:
         split = log_split if handed or retried_at is not None else None
         return self._finish(invocation, outcome, timings, peak, split, before_start)
 
+    def _start_environment(
+        self, invocation: Invocation, started: float
+    ) -> tuple[InvokeResult | None, float | None]:
+        """Start a new environment for `invocation` (a cold start): (the result when it
+        cannot start, the layout's extract time when this is the first start)."""
+        rid = invocation.request_id
+        message = None
+        if self._entry_point() is None:
+            message = (
+                f"RequestId: {rid} Error: Couldn't find valid bootstrap(s): "
+                f"[{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
+            )
+        else:
+            try:
+                self._spawn()
+            except _EntrypointError as exc:
+                message = f"RequestId: {rid} Error: {exc}"
+        if message is not None:
+            failed = self._finish(
+                invocation,
+                platform_error("Runtime.InvalidEntrypoint", message),
+                Timings(cold=True, started=started, finished=time.monotonic()),
+            )
+            return failed, None
+        extract_s = None
+        if self._extract_pending:
+            extract_s, self._extract_pending = self.extract_s, False
+        return None, extract_s
+
     def _retry_init(self, invocation: Invocation) -> tuple[str, float]:
         """Init ran past its cap: end that environment with Lambda's INIT_REPORT line, start
         a new one and offer it the same event. (What was logged before START, when.)"""
@@ -886,28 +898,9 @@ class Sandbox:
         with self._lock:
             cold = not self.running
             if cold:
-                if self._entry_point() is None:
-                    message = (
-                        f"RequestId: {rid} Error: Couldn't find valid bootstrap(s): "
-                        f"[{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
-                    )
-                    return self._finish(
-                        invocation,
-                        platform_error("Runtime.InvalidEntrypoint", message),
-                        Timings(cold=True, started=started, finished=time.monotonic()),
-                    )
-                try:
-                    self._spawn()
-                except _EntrypointError as exc:
-                    return self._finish(
-                        invocation,
-                        platform_error(
-                            "Runtime.InvalidEntrypoint", f"RequestId: {rid} Error: {exc}"
-                        ),
-                        Timings(cold=True, started=started, finished=time.monotonic()),
-                    )
-                if self._extract_pending:
-                    extract_s, self._extract_pending = self.extract_s, False
+                failed, extract_s = self._start_environment(invocation, started)
+                if failed is not None:
+                    return failed
             # Offered under the lock: a new environment cannot replace this one between.
             api.offer(invocation)
             generation = api.generation
