@@ -722,28 +722,20 @@ class Sandbox:
         """
         if self._api is None:
             raise SandboxError("The sandbox is not open; use it as a context manager.")
+        args = (
+            payload.encode() if isinstance(payload, str) else payload,
+            content_type,
+            _as_json(client_context),
+            _as_json(cognito_identity),
+            tenant_id,
+            trace_id,
+            on_chunk,
+            on_stream_start,
+        )
         if self._max_concurrency:
-            return self._invoke_concurrent(
-                payload.encode() if isinstance(payload, str) else payload,
-                content_type,
-                _as_json(client_context),
-                _as_json(cognito_identity),
-                tenant_id,
-                trace_id,
-                on_chunk,
-                on_stream_start,
-            )
+            return self._invoke_concurrent(*args)
         with self._lock:
-            return self._invoke(
-                payload.encode() if isinstance(payload, str) else payload,
-                content_type,
-                _as_json(client_context),
-                _as_json(cognito_identity),
-                tenant_id,
-                trace_id,
-                on_chunk,
-                on_stream_start,
-            )
+            return self._invoke(*args)
 
     def _invoke(
         self,
