@@ -14,8 +14,11 @@ pins for the target.
 One difference to know: pip-compile evaluates environment markers (`python_version`,
 `platform_machine`) for the interpreter that runs it, while uv evaluates them for the
 target. lambundle decides the markers of the top-level requirements for the target
-itself; for markers deeper in the tree the pip-tools path reports a note when host and
-target differ.
+itself, and for a target Python other than the host's runs pip-compile with an interpreter
+of the target's version when there is one (pip-tools installed once into a venv of it, in
+the cache), so that a dependency's own markers (aiohttp's `async-timeout; python_version <
+"3.11"`) are decided for the target too. Markers on the machine (`platform_machine`) still
+follow the host under pip-tools, and the lock says so in a note.
 """
 
 from __future__ import annotations
@@ -116,10 +119,19 @@ def requirement_lines(text: str) -> Iterator[tuple[int, str, list[str]]]:
 
 @dataclasses.dataclass(frozen=True)
 class Resolver:
-    """A resolver command: how to find it and how to ask it for a lock."""
+    """A resolver command: how to find it and how to ask it for a lock.
+
+    `markers_python`: the Python version whose markers pip-compile decides, when it runs
+    under an interpreter other than the host's (part of the lock's cache key).
+    """
 
     name: str
     executable: list[str]
+    markers_python: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.markers_python}" if self.markers_python else self.name
 
     def version(self) -> str:
         proc = subprocess.run(
@@ -258,7 +270,9 @@ def lock_project(
             "(run `poetry lock` to pin them)"
         )
     chosen = find_resolver(resolver)
-    key = lock_key(project.requirements, target, chosen.name, allow_sdist)
+    if chosen.name == "pip-tools" and project.requirements:
+        chosen = _pip_tools_for(target, chosen, cache, say)
+    key = lock_key(project.requirements, target, chosen.key, allow_sdist)
     if refresh:
         cache.remove("locks", key)
     entry = cache.dir("locks", key)
@@ -274,11 +288,11 @@ def lock_project(
         f"{target.arch} (glibc {target.glibc[0]}.{target.glibc[1]}) with {chosen.name}"
     )
     if chosen.name == "pip-tools":
-        host = (f"{sys.version_info[0]}.{sys.version_info[1]}", platform.machine())
-        if host != (target.python, target.machine):
+        python = chosen.markers_python or _host_python()
+        if (python, platform.machine()) != (target.python, target.machine):
             say(
-                f"Note: pip-tools evaluates environment markers for this host "
-                f"(Python {host[0]}, {host[1]}), not the target; use --resolver uv for "
+                f"Note: pip-tools decides the environment markers of dependencies for Python "
+                f"{python} on {platform.machine()}, not the target; use --resolver uv for "
                 "target-exact markers."
             )
     body = _resolve(project, target, chosen, allow_sdist)
@@ -291,6 +305,59 @@ def lock_project(
     cache.put_dir("locks", key, put)
     say(f"Locked {len(lock.pins)} distribution(s)")
     return lock
+
+
+def _host_python() -> str:
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+# Bump when what the pip-tools venv holds changes.
+_PIP_TOOLS_VENV = "pip-tools-venv-v1"
+
+
+def _pip_tools_for(target: Target, host: Resolver, cache: Cache, say: Report) -> Resolver:
+    """pip-compile run by an interpreter of the target's Python when it is not the host's
+    (so dependencies' markers are decided for it), else `host`. The venv holding pip-tools
+    (the version installed here) is made once per interpreter, in the cache; without an
+    interpreter of the target's version, or when pip-tools cannot be installed, `host`."""
+    if target.python == _host_python():
+        return host
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bundler import interpreters
+
+    interp = interpreters.find(target.python)
+    try:
+        pip_tools = version("pip-tools")
+    except PackageNotFoundError:
+        return host
+    if interp is None:
+        return host
+    key = Cache.key(_PIP_TOOLS_VENV, str(interp.path), interp.version, pip_tools)
+    entry = cache.dir("resolvers", key)
+    if entry is None:
+        say(f"Installing pip-tools {pip_tools} for Python {interp.version} (once, in the cache)")
+
+        def build(tmp: Path) -> None:
+            venv = tmp / "venv"
+            for command in (
+                [str(interp.path), "-m", "venv", str(venv)],
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", f"pip-tools=={pip_tools}"],
+            ):  # fmt: skip
+                proc = subprocess.run(command, capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    raise LockError(proc.stderr.strip() or proc.stdout.strip())
+
+        try:
+            entry = cache.put_dir("resolvers", key, build)
+        except LockError as exc:
+            say(f"Could not install pip-tools for Python {interp.version} ({exc}); "
+                "resolving with this host's pip-tools")  # fmt: skip
+            return host
+    # `python -m`: the venv's scripts carry the temporary path it was built at.
+    python = str(entry / "venv" / "bin" / "python")
+    return Resolver("pip-tools", [python, "-m", "piptools", "compile"], target.python)
 
 
 def check_requires_python(project: Project, target: Target) -> None:

@@ -1,10 +1,11 @@
-"""pip-tools on this host, a different target: top-level markers follow the target."""
+"""pip-tools on this host, a different target: markers follow the target."""
 
 import sys
 from pathlib import Path
 
 import pytest
 
+from bundler import interpreters
 from bundler.cache import Cache
 from bundler.lock import lock_project
 from bundler.project import load_project
@@ -32,4 +33,29 @@ def test_markers_for_an_older_python_on_arm64(tmp_path: Path, resolver: str) -> 
     )  # fmt: skip
     assert {p.name for p in lock.pins} == {"tomli", "idna"}
     if resolver == "pip-tools":
-        assert any("evaluates environment markers for this host" in m for m in messages)
+        # Machine markers of dependencies still follow this host under pip-tools.
+        assert any("decides the environment markers of dependencies" in m for m in messages)
+
+
+def test_pip_tools_decides_dependencies_markers_for_the_target_python(tmp_path: Path) -> None:
+    # anyio 4.4.0 needs exceptiongroup only below Python 3.11: a marker on a dependency,
+    # which pip-compile decides for the interpreter that runs it.
+    host = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    older, newer = "3.10", "3.12"
+    if host in (older, newer) or None in (interpreters.find(older), interpreters.find(newer)):
+        pytest.skip(f"needs Python {older} and {newer} interpreters other than this host's")
+    src = tmp_path / "fn"
+    src.mkdir()
+    (src / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    (src / "requirements.txt").write_text("anyio==4.4.0\n")
+    cache = Cache(tmp_path / "c")
+    messages: list[str] = []
+    names = {}
+    for python in (older, newer):
+        lock = lock_project(
+            load_project(src), Target(python, "x86_64"), resolver="pip-tools", cache=cache,
+            report=messages.append,
+        )  # fmt: skip
+        names[python] = {p.name for p in lock.pins}
+    assert "exceptiongroup" in names[older] and "exceptiongroup" not in names[newer]
+    assert not any("Note: pip-tools" in m for m in messages)  # nothing left to the host
