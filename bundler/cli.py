@@ -285,6 +285,13 @@ def _sandbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+_snapstart_option = click.option(
+    "--snapstart", is_flag=True,
+    help="Run cold starts as SnapStart does: init up to the runtime's before-snapshot hooks, "
+    "then a restore with its after-restore hooks (no real snapshot is taken).",
+)
+
+
 @cli.command("invoke")
 @click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
 @click.option("--event", type=click.File("rb"), default=None,
@@ -292,9 +299,10 @@ def _sandbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--content-type", default="application/json", show_default=True,
               help="Content type of the event.")
 @_sandbox_options
+@_snapstart_option
 def invoke_command(
     bundle_dir: Path, event: Any, content_type: str, env_pairs: tuple[str, ...],
-    timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool,
+    timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr."""
     from bundler.sandbox import Sandbox, parse_env
@@ -302,7 +310,7 @@ def invoke_command(
     payload = event.read() if event is not None else b"{}"
     with Sandbox(
         bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
-        isolate=False if no_sandbox else None, interpreter=interpreter,
+        isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
     ) as sb:
         for warning in sb.warnings:
             click.echo(f"Warning: {warning}", err=True)
@@ -320,9 +328,10 @@ def invoke_command(
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=9000, show_default=True,
               help="Port on 127.0.0.1 for the invoke endpoint.")
 @_sandbox_options
+@_snapstart_option
 def serve_command(
     bundle_dir: Path, port: int, env_pairs: tuple[str, ...], timeout: float, memory: int,
-    interpreter: Path | None, no_sandbox: bool,
+    interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C."""
     from bundler.endpoint import InvokeEndpoint
@@ -330,7 +339,7 @@ def serve_command(
 
     with Sandbox(
         bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
-        isolate=False if no_sandbox else None, interpreter=interpreter,
+        isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
     ) as sb:
         for warning in sb.warnings:
             click.echo(f"Warning: {warning}", err=True)

@@ -6,7 +6,9 @@ One `RuntimeAPI` serves one execution environment at a time: the runtime long-po
 sandbox) offers invocations and waits for their outcome; it also reports the process's
 death and timeouts, which end the environment. `ConcurrentRuntimeAPI` is the Managed
 Instances variant: several workers, several invocations in flight, per-invocation
-timeouts (410 for a late answer). Status codes, headers and error bodies
+timeouts (410 for a late answer). With `snapstart=True` it also serves SnapStart's
+`/runtime/restore/next` and `/runtime/restore/error` (registered only then, as RAPID does;
+otherwise they are unknown routes, 404). Status codes, headers and error bodies
 follow the Runtime API docs and AWS's open-source RAPID (the Runtime Interface
 Emulator); see docs/reference §1.
 
@@ -49,6 +51,9 @@ HEADER_INVOCATION_ID = "Lambda-Runtime-Invocation-Id"
 HEADER_ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 HEADER_ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
 HEADER_RESPONSE_MODE = "Lambda-Runtime-Function-Response-Mode"
+# The error types SnapStart's hook failures are posted with (awslambdaric's FaultException).
+BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
+AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 
 # A runtime connection's (host, port), as the server sees the client.
 Peer = tuple[str, int]
@@ -82,8 +87,9 @@ class Invocation:
 class Outcome:
     """How an invocation ended, as its caller sees it.
 
-    `kind` is "response", "error" (the function's /error), "init_error", or "platform"
-    (an error Lambda itself produces: exit, timeout, oversize, bad mode header).
+    `kind` is "response", "error" (the function's /error), "init_error", "restore_error"
+    (SnapStart's /restore/error), or "platform" (an error Lambda itself produces: exit,
+    timeout, oversize, bad mode header).
     """
 
     kind: str
@@ -137,9 +143,16 @@ class RuntimeAPI:
     States: "init" (process started, no /next yet), "idle" (runtime parked in /next),
     "invoking" (an event was handed out and is not answered), "failed" (init error
     reported; the runtime must exit). `reset()` starts a new environment (a cold start).
+
+    With `snapstart`, init ends when the runtime asks `/runtime/restore/next` ("snapshot":
+    its before-snapshot hooks ran; Lambda would take the snapshot here). That request is
+    answered once an invocation is offered, which is the local "restore": there is no
+    snapshot, the same process simply goes on ("restoring": its after-restore hooks run)
+    until its first /next, or its `/runtime/restore/error`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, snapstart: bool = False) -> None:
+        self.snapstart = snapstart
         self._cond = threading.Condition()
         self._generation = 0
         self._state = "init"
@@ -155,8 +168,13 @@ class RuntimeAPI:
         self._closed = False
         self._init_error: Outcome | None = None
         self.first_next_at: float | None = None
+        # SnapStart: when the runtime asked /restore/next (init ends) and when it was answered.
+        self.snapshot_at: float | None = None
+        self.restored_at: float | None = None
         # Called just before an event goes out on /next (the sandbox marks its logs there).
         self.on_hand_out: Callable[[], None] | None = None
+        # SnapStart: called when the runtime asks /restore/next (init output ends there).
+        self.on_snapshot: Callable[[], None] | None = None
         self._host = host
         self._server = _Server((host, port), _Handler)
         self._server.api = self
@@ -202,6 +220,8 @@ class RuntimeAPI:
             self._outcome = None
             self._init_error = None
             self.first_next_at = None
+            self.snapshot_at = None
+            self.restored_at = None
             self._cond.notify_all()
 
     @property
@@ -240,6 +260,16 @@ class RuntimeAPI:
         with self._cond:
             return self._cond.wait_for(
                 lambda: self._polling >= count or self._closed, timeout
+            )
+
+    def wait_snapshot(self, timeout: float | None) -> bool:
+        """SnapStart: wait until init ended (/restore/next asked, or a /next without it) or
+        the invocation has an outcome; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self.snapshot_at is not None or self._outcome is not None
+                or self._closed,
+                timeout,
             )
 
     def wait_outcome(self, timeout: float | None) -> Outcome | None:
@@ -289,8 +319,14 @@ class RuntimeAPI:
                 raise _invalid_state()
             if self._state == "invoking" and self.max_pollers == 1:
                 raise _invalid_state()  # on-demand: answer the event before the next
+            if self._state == "snapshot":
+                raise _invalid_state()  # the runtime is still waiting to be restored
             if self.first_next_at is None:
                 self.first_next_at = time.monotonic()
+            if self.snapstart and self.snapshot_at is None:
+                # A runtime that ignores SnapStart: its first /next is both the snapshot
+                # point and the end of a restore without hooks.
+                self.snapshot_at = self.restored_at = self.first_next_at
             if self._state != "invoking":
                 self._state = "idle"
             self._polling += 1
@@ -327,7 +363,7 @@ class RuntimeAPI:
             if self._state == "failed":
                 raise _invalid_state()
             current = self._current
-            if current is None and self._state == "init":
+            if current is None and self._state in ("init", "snapshot", "restoring"):
                 raise _invalid_state()  # answering before any /next
             if current is None or current.request_id != request_id or self._outcome:
                 raise _invalid_id()  # unknown, stale, or already answered
@@ -353,6 +389,43 @@ class RuntimeAPI:
                 raise _invalid_state()
             self._state = "failed"
             self._init_error = outcome
+            if self._pending is not None and self._outcome is None:
+                self._outcome = outcome
+            self._cond.notify_all()
+
+    def _restore_next(self) -> None:
+        """SnapStart's GET /runtime/restore/next: init is over; returns when "restored".
+
+        Lambda answers it only after restoring the snapshot for an invoke, so here it is
+        answered once an invocation is offered (at once on a cold start from `invoke`).
+        """
+        with self._cond:
+            if self._state != "init" or self.snapshot_at is not None:
+                raise _invalid_state()
+            generation = self._generation
+            self.snapshot_at = time.monotonic()
+            self._state = "snapshot"
+            if self.on_snapshot is not None:
+                self.on_snapshot()
+            self._cond.notify_all()
+            while True:
+                if self._closed or generation != self._generation:
+                    raise _environment_gone()
+                if self._outcome is not None:
+                    raise _invalid_state()  # the invocation already failed (timeout)
+                if self._pending is not None:
+                    break
+                self._cond.wait()
+            self._state = "restoring"
+            self.restored_at = time.monotonic()
+            self._cond.notify_all()
+
+    def _restore_failed(self, outcome: Outcome) -> None:
+        """SnapStart's POST /runtime/restore/error: an after-restore hook failed."""
+        with self._cond:
+            if self._state != "restoring":
+                raise _invalid_state()
+            self._state = "failed"
             if self._pending is not None and self._outcome is None:
                 self._outcome = outcome
             self._cond.notify_all()
@@ -719,6 +792,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/ping":  # RIE keeps it "for Hyrum's law"
             self._send(200, b"pong", content_type="text/plain")
             return
+        if self.path == f"{API_VERSION}/runtime/restore/next" and self._api().snapstart:
+            try:
+                self._api()._restore_next()
+            except _ApiError as err:
+                self._send_error(err)
+                return
+            self._send(200, b"", content_type="")
+            return
         if self.path != f"{API_VERSION}/runtime/invocation/next":
             self._not_found()
             return
@@ -746,6 +827,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == f"{prefix}init/error":
                 self._post_init_error()
+            elif path == f"{prefix}restore/error" and self._api().snapstart:
+                self._post_restore_error()
             elif path.startswith(f"{prefix}invocation/") and path.count("/") == 5:
                 request_id, _, action = path[len(prefix) + len("invocation/"):].partition("/")
                 if action == "response":
@@ -864,7 +947,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _invalid_id()
         self._accepted()
 
-    def _error_outcome(self, kind: str) -> Outcome:
+    def _error_outcome(self, kind: str, header_type_wins: bool = False) -> Outcome:
+        """The error a runtime posted; `header_type_wins`: the error type header names the
+        failure (SnapStart's hook errors) and the body only says what the hook raised."""
         error_type = self.headers.get(HEADER_ERROR_TYPE, "")
         try:
             body = self._read_body(MAX_ERROR_BYTES)
@@ -878,6 +963,11 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
+        if isinstance(parsed, dict) and header_type_wins and error_type:
+            error = {"errorMessage": str(parsed.get("errorMessage", "")), "errorType": error_type}
+            if "stackTrace" in parsed:
+                error["stackTrace"] = parsed["stackTrace"]
+            return Outcome(kind, json.dumps(error).encode())
         if isinstance(parsed, dict):
             return Outcome(kind, body)
         # No usable body: Lambda builds the error from the header alone.
@@ -895,5 +985,17 @@ class _Handler(BaseHTTPRequestHandler):
         api = self._api()
         if api.state != "init" or api.first_next_at is not None:
             raise _invalid_state()
-        api._init_failed(self._error_outcome("init_error"))
+        # A failing before-snapshot hook is an init error named by its header (reference
+        # §3.12); the body's errorType is only the exception's class.
+        snap_error = api.snapstart and (
+            self.headers.get(HEADER_ERROR_TYPE) == BEFORE_SNAPSHOT_ERROR
+        )
+        api._init_failed(self._error_outcome("init_error", header_type_wins=snap_error))
+        self._accepted()
+
+    def _post_restore_error(self) -> None:
+        api = self._api()
+        if api.state != "restoring":
+            raise _invalid_state()
+        api._restore_failed(self._error_outcome("restore_error", header_type_wins=True))
         self._accepted()

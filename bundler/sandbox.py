@@ -11,6 +11,11 @@ temporary directory, with the real paths in the environment, and says so.
 With AWS_LAMBDA_MAX_CONCURRENCY=N the environment is a Lambda Managed Instances one: up
 to N invokes run at once, one per runtime worker, each with its own timeout; a timeout
 or a crashed worker ends only its own invoke (`Sandbox._invoke_concurrent`).
+
+With `snapstart=True` a cold start follows SnapStart's lifecycle (`Sandbox._restore`):
+init runs up to the runtime's GET /runtime/restore/next (its before-snapshot hooks ran),
+then the environment is "restored" and its after-restore hooks run before the first /next.
+No snapshot is taken: the same process goes on, and every cold start runs init again.
 """
 
 from __future__ import annotations
@@ -57,6 +62,11 @@ RUNTIME_DIR = "/var/runtime"
 LANG_DIR = "/var/lang"
 # On-demand init may take 10 s before Lambda gives up on it (lambda-runtime-environment.html).
 INIT_TIMEOUT_S = 10.0
+# SnapStart's init (made when a version is published) may take 130 s or the function's
+# timeout, whichever is longer; loading the runtime and the after-restore hooks must finish
+# within 10 s (snapstart-runtime-hooks-python.html).
+SNAPSTART_INIT_TIMEOUT_S = 130.0
+RESTORE_TIMEOUT_S = 10.0
 ACCOUNT_ID = "012345678912"
 _MIB = 1_048_576
 # What Lambda reports when its OOM killer ends a function (SIGKILL, as Go's os/exec names it).
@@ -121,7 +131,9 @@ class Timings:
     """Monotonic timestamps (`time.monotonic()`) of one invoke, and the spans between.
 
     `spawned` and `first_next` are set on a cold start only; `extract_s` on the first
-    cold start of a sandbox (the layout is made once per sandbox).
+    cold start of a sandbox (the layout is made once per sandbox). `snapshot` and
+    `restored` on a SnapStart cold start only: when the runtime asked
+    /runtime/restore/next (init ends) and when the sandbox answered it (restore begins).
     """
 
     cold: bool
@@ -131,13 +143,25 @@ class Timings:
     first_next: float | None = None
     handed: float | None = None
     extract_s: float | None = None
+    snapshot: float | None = None
+    restored: float | None = None
 
     @property
     def init_s(self) -> float | None:
-        """Spawn to the first `/next`: Lambda's Init Duration."""
-        if self.spawned is None or self.first_next is None:
+        """Lambda's Init Duration: spawn to the first `/next`, or with SnapStart to the
+        runtime's /runtime/restore/next (INIT_REPORT's figure)."""
+        if self.spawned is None:
             return None
-        return self.first_next - self.spawned
+        end = self.snapshot if self.snapshot is not None else self.first_next
+        return None if end is None else end - self.spawned
+
+    @property
+    def restore_s(self) -> float | None:
+        """SnapStart's Restore Duration: /runtime/restore/next answered to the first `/next`
+        (after-restore hooks included; no snapshot is restored here)."""
+        if self.restored is None or self.first_next is None:
+            return None
+        return self.first_next - self.restored
 
     @property
     def invoke_s(self) -> float | None:
@@ -163,6 +187,11 @@ class InvokeResult:
     chunks: tuple[bytes, ...] = ()
     stream_error: tuple[str, bytes] | None = None
     peak_rss: int | None = None  # bytes, the function's process tree
+
+    @property
+    def restore_s(self) -> float | None:
+        """SnapStart's Restore Duration of this cold start (None otherwise)."""
+        return self.timings.restore_s
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -195,6 +224,8 @@ class Sandbox:
 
     `isolate`: True requires bubblewrap, False runs unsandboxed, None uses bubblewrap
     when it works here. `interpreter` picks the Python mounted at /var/lang.
+    `snapstart`: the function has SnapStart on (module docstring); its init cap is then
+    SnapStart's unless `init_timeout_s` is given.
     """
 
     def __init__(
@@ -209,9 +240,15 @@ class Sandbox:
         work_dir: Path | str | None = None,
         function_name: str = "function",
         region: str = "us-east-1",
-        init_timeout_s: float = INIT_TIMEOUT_S,
+        init_timeout_s: float | None = None,
+        snapstart: bool = False,
     ) -> None:
         self.bundle_dir = Path(bundle_dir)
+        self.snapstart = snapstart
+        if init_timeout_s is None:
+            init_timeout_s = (
+                max(SNAPSTART_INIT_TIMEOUT_S, timeout_s) if snapstart else INIT_TIMEOUT_S
+            )
         self.user_env = dict(env or {})
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
@@ -241,6 +278,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._spawner: concurrent.futures.ThreadPoolExecutor | None = None
         self._log_split: int | None = None
+        self._snapshot_split: int | None = None
         # > 0 with AWS_LAMBDA_MAX_CONCURRENCY: Lambda Managed Instances, up to that many
         # invokes run at once, each in its own runtime worker (`_invoke_concurrent`).
         self._max_concurrency = 0
@@ -296,8 +334,9 @@ class Sandbox:
             self._lmi.on_connection_lost = self._worker_lost
             self._api = self._lmi
         else:
-            self._api = RuntimeAPI()
+            self._api = RuntimeAPI(snapstart=self.snapstart)
             self._api.on_hand_out = self._mark_hand_out
+            self._api.on_snapshot = self._mark_snapshot
         self._api.start()
         # bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that
         # spawned it ends: spawn from one thread that lives as long as the sandbox, not
@@ -313,6 +352,12 @@ class Sandbox:
                 msg = f"AWS_LAMBDA_MAX_CONCURRENCY={raw!r} must be a whole number >= 1."
                 raise UsageError(msg)
             self._max_concurrency = int(raw)
+            if self.snapstart:
+                msg = (
+                    "SnapStart does not apply to Lambda Managed Instances: drop --snapstart "
+                    "or AWS_LAMBDA_MAX_CONCURRENCY."
+                )
+                raise UsageError(msg)
         reserved = sorted(k for k in configured if k in RESERVED_ENV)
         if reserved:
             self.warnings.append(
@@ -477,6 +522,11 @@ class Sandbox:
             # What Lambda sets on Managed Instances (reference §1.10, §2.1).
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        if self.snapstart:
+            # snapstart-monitoring.html: the log group and stream variables are not
+            # available in SnapStart functions (one snapshot serves many streams).
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
+            del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]
         for extra in (self.manifest.environment, self.user_env):
             env.update({k: p(v) for k, v in extra.items()})
         return env
@@ -555,6 +605,7 @@ class Sandbox:
             # watcher thread may not have run yet.
             self._report_exit(old.wait(), self._api.generation)
         self._api.reset()
+        self._snapshot_split = None
         generation = self._api.generation
         self._environments += 1
         self._log_path = self.work_dir / "logs" / f"environment-{self._environments}.log"
@@ -687,6 +738,13 @@ class Sandbox:
         except OSError:
             self._log_split = None
 
+    def _mark_snapshot(self) -> None:
+        """Where the log stood at /runtime/restore/next: init output before, restore after."""
+        try:
+            self._snapshot_split = self._log_path.stat().st_size if self._log_path else None
+        except OSError:
+            self._snapshot_split = None
+
     def _peak_rss(self) -> int | None:
         """Sum of the peak RSS (VmHWM) of the function's processes, bwrap excluded."""
         if self._proc is None:
@@ -762,11 +820,20 @@ class Sandbox:
             failed, extract_s = self._start_environment(invocation, started)
             if failed is not None:
                 return failed
-        api.offer(invocation)
+        # Cleared before the offer: a runtime already waiting (SnapStart's restore/next)
+        # takes the event at once and marks the split before this thread goes on.
         self._log_split = None
-        handed = api.wait_handed(self.init_timeout_s if cold else self.timeout_s)
+        api.offer(invocation)
+        restore_timeout: Outcome | None = None
+        if cold and self.snapstart:
+            handed, restore_timeout = self._restore(api, rid)
+        else:
+            handed = api.wait_handed(self.init_timeout_s if cold else self.timeout_s)
         before_start, retried_at = "", None
-        if cold and handed is None and self.running and api.wait_outcome(0) is None:
+        if (
+            cold and not self.snapstart and handed is None and self.running
+            and api.wait_outcome(0) is None
+        ):
             # On-demand init is capped (10 s); past it Lambda retries the init as part of
             # this first invoke, the two together within the function's timeout
             # (lambda-runtime-environment.html, "Init phase").
@@ -781,7 +848,9 @@ class Sandbox:
             outcome = api.wait_outcome(max(0.0, began + self.timeout_s - time.monotonic()))
             limit = self.timeout_s
         peak = self._peak_rss()
-        if outcome is None:
+        if outcome is None and restore_timeout is not None:
+            outcome = self._timed_out(rid, limit, restore_timeout)
+        elif outcome is None:
             outcome = self._timed_out(rid, limit)
         elif peak is not None and peak > self.memory_mb * _MIB and self._proc is not None:
             # Over its memory size, Lambda's OOM killer ends the process mid-invoke. The
@@ -791,7 +860,7 @@ class Sandbox:
             outcome = platform_error(
                 "Runtime.ExitError", f"RequestId: {rid} Error: {_OOM_KILLED}"
             )
-        elif outcome.kind in ("init_error", "platform") and self._proc is not None:
+        elif outcome.kind in ("init_error", "restore_error", "platform") and self._proc:
             # The runtime must exit after an init error, and a platform error (oversized
             # or malformed response, exit) ends the environment: give the process the
             # chance to finish, so its last log lines are in, then reset as Lambda does.
@@ -809,9 +878,29 @@ class Sandbox:
             first_next=api.first_next_at if timed_init else None,
             handed=handed if retried_at is None or handed is None else retried_at,
             extract_s=extract_s,
+            snapshot=api.snapshot_at if timed_init and self.snapstart else None,
+            restored=api.restored_at if timed_init and self.snapstart else None,
         )
         split = log_split if handed or retried_at is not None else None
         return self._finish(invocation, outcome, timings, peak, split, before_start)
+
+    def _restore(self, api: RuntimeAPI, request_id: str) -> tuple[float | None, Outcome | None]:
+        """SnapStart's cold start: init up to /runtime/restore/next within the init cap,
+        then the restore (answered by the API, the invocation being offered) up to the
+        first /next within the restore cap. (When the event was handed out, the outcome a
+        restore that overran its cap gets.)"""
+        if not api.wait_snapshot(self.init_timeout_s):
+            return None, None  # init overran its cap: the init timeout, as on-demand
+        # Returns at once, with None, when init failed (a before-snapshot hook, an exit).
+        handed = api.wait_handed(RESTORE_TIMEOUT_S)
+        overran = platform_error(
+            # What Invoke returns when the restore overruns (API_Invoke.html errors).
+            "SnapStartTimeoutException",
+            f"RequestId: {request_id} Error: the runtime and its after-restore hooks did not "
+            f"finish within {RESTORE_TIMEOUT_S:.2f} seconds of the restore",
+        )
+        # Used only when the invocation has no outcome either (the restore hung).
+        return handed, (overran if handed is None else None)
 
     def _start_environment(
         self, invocation: Invocation, started: float
@@ -853,8 +942,8 @@ class Sandbox:
             "Phase: init\tStatus: timeout\n"
         )
         self._spawn()  # kills the old process first; its exit belongs to the old generation
-        self._api.offer(invocation)
         self._log_split = None
+        self._api.offer(invocation)
         return logs + report, now
 
     # -- Lambda Managed Instances ----------------------------------------------------------
@@ -1048,11 +1137,11 @@ class Sandbox:
             on_stream_start=on_stream_start,
         )
 
-    def _timed_out(self, request_id: str, limit: float) -> Outcome:
+    def _timed_out(self, request_id: str, limit: float, outcome: Outcome | None = None) -> Outcome:
         assert self._api is not None
         # The outcome first: the kill below must not be reported as the runtime's exit.
         self._api.fail(
-            platform_error(
+            outcome or platform_error(
                 "Sandbox.Timedout",
                 f"RequestId: {request_id} Error: Task timed out after {limit:.2f} seconds",
             )
@@ -1080,10 +1169,21 @@ class Sandbox:
         logs = self._take_logs()
         init_logs, invoke_logs = "", logs
         if timings.cold:
-            cut = len(logs) if log_split is None else max(0, log_split - start)
             raw = logs.encode()
+            cut = len(raw) if log_split is None else max(0, log_split - start)
             init_logs = raw[:cut].decode("utf-8", "replace")
             invoke_logs = raw[cut:].decode("utf-8", "replace")
+            if timings.snapshot is not None and timings.init_s is not None:
+                # SnapStart: Init Duration moves from REPORT to INIT_REPORT, after init's
+                # output; the restore's (after-restore hooks) follows, before START
+                # (snapstart-monitoring.html).
+                snap = len(raw) if self._snapshot_split is None else self._snapshot_split
+                snap = min(max(0, snap - start), cut)
+                init_logs = (
+                    raw[:snap].decode("utf-8", "replace")
+                    + f"INIT_REPORT Init Duration: {timings.init_s * 1000:.2f} ms\n"
+                    + raw[snap:cut].decode("utf-8", "replace")
+                )
         return self._result(
             invocation, outcome, timings, peak, before_start + init_logs, invoke_logs
         )
@@ -1105,7 +1205,17 @@ class Sandbox:
             f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {self.memory_mb} MB\t"
             f"Max Memory Used: {math.ceil((peak or 0) / _MIB)} MB\t"
         )
-        if timings.init_s is not None:
+        if timings.snapshot is not None:
+            # snapstart-monitoring.html: a SnapStart cold start's REPORT has Restore Duration
+            # and Billed Restore Duration, not Init Duration. Lambda bills the restore minus
+            # the snapshot's own restoration; with no snapshot here, the two are the same.
+            if timings.restore_s is not None:
+                restore_ms = timings.restore_s * 1000
+                report += (
+                    f"Restore Duration: {restore_ms:.2f} ms\t"
+                    f"Billed Restore Duration: {math.ceil(restore_ms)} ms\t"
+                )
+        elif timings.init_s is not None:
             report += f"Init Duration: {timings.init_s * 1000:.2f} ms\t"
         text = (
             f"{init_logs}START RequestId: {rid} Version: $LATEST\n{invoke_logs}"
