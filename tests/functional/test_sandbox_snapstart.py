@@ -8,15 +8,20 @@ order to a file in the environment's private /tmp and the handler returns it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from bundler import sandbox
+from bundler.cli import cli
 from bundler.sandbox import Sandbox
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
@@ -47,7 +52,7 @@ def sandboxes(tmp_path: Path) -> Iterator[SandboxFactory]:
 
 HOOKS_APP = textwrap.dedent(
     """
-    import json, os, urllib.request
+    import json, os, threading, urllib.request
     from snapshot_restore_py import register_after_restore, register_before_snapshot
 
     ORDER = "/tmp/hook-order"
@@ -69,6 +74,11 @@ HOOKS_APP = textwrap.dedent(
         register_before_snapshot(fail, "before-snapshot")
     if os.environ.get("FAIL_HOOK") == "after":
         register_after_restore(fail, "after-restore")
+    # A hook that never returns, to meet the sandbox's caps (it is killed there).
+    if os.environ.get("FAIL_HOOK") == "hang-before":
+        register_before_snapshot(threading.Event().wait)
+    if os.environ.get("FAIL_HOOK") == "hang-after":
+        register_after_restore(threading.Event().wait)
 
     def restore_next_status():
         url = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2018-06-01/runtime/restore/next"
@@ -96,10 +106,12 @@ HOOKS_APP = textwrap.dedent(
 
 def _open(
     sandboxes: SandboxFactory, hooks: str, lambundle: bool, snapstart: bool = True,
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, **sandbox_kwargs: Any,
 ) -> Sandbox:
-    files = {"app.py": HOOKS_APP, "snapshot_restore_py.py": hooks}
-    return sandboxes(files, "app.handler", lambundle=lambundle, env=env, snapstart=snapstart)
+    files: dict[str, str | bytes] = {"app.py": HOOKS_APP, "snapshot_restore_py.py": hooks}
+    return sandboxes(
+        files, "app.handler", lambundle=lambundle, env=env, snapstart=snapstart, **sandbox_kwargs
+    )
 
 
 @pytest.mark.parametrize("lambundle", RUNTIMES)
@@ -212,3 +224,45 @@ def test_restore_next_during_an_invoke_is_refused(
 ) -> None:
     sb = _open(sandboxes, snapshot_restore_py, lambundle=True)
     assert sb.invoke(b'{"probe": true}').json()["restore_next"] == 403
+
+
+def test_init_past_its_cap_times_out(sandboxes: SandboxFactory, snapshot_restore_py: str) -> None:
+    sb = _open(
+        sandboxes, snapshot_restore_py, lambundle=True, env={"FAIL_HOOK": "hang-before"},
+        init_timeout_s=0.5,
+    )
+    result = sb.invoke(b"{}")
+    assert result.error is not None and result.error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 0.50 seconds" in result.error["errorMessage"]
+    assert not sb.running and result.timings.snapshot is None
+
+
+def test_restore_past_its_cap_fails_with_snapstart_timeout(
+    sandboxes: SandboxFactory, snapshot_restore_py: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox, "RESTORE_TIMEOUT_S", 0.5)
+    sb = _open(sandboxes, snapshot_restore_py, lambundle=False, env={"FAIL_HOOK": "hang-after"})
+    result = sb.invoke(b"{}")
+    assert result.error is not None
+    assert result.error["errorType"] == "SnapStartTimeoutException"
+    assert "within 0.50 seconds" in result.error["errorMessage"]
+    assert "hook after-2" in result.logs and "handling" not in result.logs
+    assert not sb.running
+    assert sb.invoke(b"{}").timings.cold
+
+
+def test_cli_invoke_snapstart(sandboxes: SandboxFactory, snapshot_restore_py: str) -> None:
+    files: dict[str, str | bytes] = {
+        "app.py": HOOKS_APP, "snapshot_restore_py.py": snapshot_restore_py,
+    }
+    bundle = sandboxes.bundle(files, "app.handler", lambundle=True)
+    result = CliRunner().invoke(cli, ["invoke", str(bundle), "--snapstart"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["order"] == ["before-2", "before-1", "after-1", "after-2"]
+    report = result.stderr.splitlines()[-1]
+    assert "\tRestore Duration: " in report and "Init Duration" not in report
+
+    plain = CliRunner().invoke(cli, ["invoke", str(bundle)])
+    assert plain.exit_code == 0, plain.stderr
+    assert json.loads(plain.stdout)["order"] == []
+    assert "\tInit Duration: " in plain.stderr.splitlines()[-1]
