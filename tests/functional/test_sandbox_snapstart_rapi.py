@@ -1,4 +1,5 @@
-"""SnapStart's Runtime API endpoints (bundler.rapi) over real HTTP, without a sandbox.
+"""SnapStart's Runtime API endpoints (bundler.rapi) over real HTTP, without a sandbox;
+and the sandbox's SnapStart settings, checked without starting a process.
 
 The test plays the runtime with http.client, as awslambdaric's init and restore calls do,
 and the invoking side through RuntimeAPI's methods.
@@ -10,10 +11,14 @@ import http.client
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from bundler.errors import UsageError
 from bundler.rapi import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR, Invocation, RuntimeAPI
+from bundler.sandbox import INIT_TIMEOUT_S, SNAPSTART_INIT_TIMEOUT_S, Sandbox
+from tests.runtime.bundles import make_bundle
 
 PREFIX = "/2018-06-01/runtime"
 RESTORE_NEXT = f"{PREFIX}/restore/next"
@@ -144,3 +149,22 @@ def test_a_replaced_environment_ends_a_waiting_restore(
     status, body = waiting.result(10)
     assert status == 500 and error_type(body) == "Runtime.Unknown"
     assert snap_api.snapshot_at is None and snap_api.state == "init"
+
+
+# -- the sandbox's SnapStart settings (no process is started) ---------------------------
+
+
+def test_snapstart_init_cap_is_130_s_or_the_timeout(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path, {"app.py": ""}, "app.handler")
+    assert Sandbox(bundle).init_timeout_s == INIT_TIMEOUT_S
+    assert Sandbox(bundle, snapstart=True).init_timeout_s == SNAPSTART_INIT_TIMEOUT_S == 130.0
+    assert Sandbox(bundle, snapstart=True, timeout_s=600).init_timeout_s == 600
+    assert Sandbox(bundle, snapstart=True, init_timeout_s=2.0).init_timeout_s == 2.0
+
+
+def test_snapstart_and_managed_instances_are_refused_together(tmp_path: Path) -> None:
+    bundle = make_bundle(
+        tmp_path, {"app.py": ""}, "app.handler", env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"}
+    )
+    with pytest.raises(UsageError, match="SnapStart does not apply to Lambda Managed Instances"):
+        Sandbox(bundle, snapstart=True).open()
