@@ -887,8 +887,11 @@ class Sandbox:
     def _restore(self, api: RuntimeAPI, request_id: str) -> tuple[float | None, Outcome | None]:
         """SnapStart's cold start: init up to /runtime/restore/next within the init cap,
         then the restore (answered by the API, the invocation being offered) up to the
-        first /next within the restore cap. (When the event was handed out, the outcome a
-        restore that overran its cap gets.)"""
+        first /next within the restore cap.
+
+        Returns when the event was handed out (None if it was not), and the outcome to
+        give the invoke if the restore overran its cap (None when it was handed out).
+        """
         if not api.wait_snapshot(self.init_timeout_s):
             return None, None  # init overran its cap: the init timeout, as on-demand
         # Returns at once, with None, when init failed (a before-snapshot hook, an exit).
@@ -1206,7 +1209,8 @@ class Sandbox:
             f"Max Memory Used: {math.ceil((peak or 0) / _MIB)} MB\t"
         )
         if timings.snapshot is not None:
-            # snapstart-monitoring.html: a SnapStart cold start's REPORT has Restore Duration
+            # https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html:
+            # a SnapStart cold start's REPORT has Restore Duration
             # and Billed Restore Duration, not Init Duration. Lambda bills the restore minus
             # the snapshot's own restoration; with no snapshot here, the two are the same.
             if timings.restore_s is not None:
