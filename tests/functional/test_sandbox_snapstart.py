@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,8 @@ from click.testing import CliRunner
 
 from bundler import sandbox
 from bundler.cli import cli
-from bundler.sandbox import Sandbox
+from bundler.endpoint import InvokeEndpoint
+from bundler.sandbox import InvokeResult, Sandbox
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
 pytestmark = [*needs_bwrap, needs_python("3.12"), pytest.mark.network]
@@ -266,3 +269,24 @@ def test_cli_invoke_snapstart(sandboxes: SandboxFactory, snapshot_restore_py: st
     assert plain.exit_code == 0, plain.stderr
     assert json.loads(plain.stdout)["order"] == []
     assert "\tInit Duration: " in plain.stderr.splitlines()[-1]
+
+
+def test_serve_snapstart_restores_on_the_first_request(
+    sandboxes: SandboxFactory, snapshot_restore_py: str
+) -> None:
+    sb = _open(sandboxes, snapshot_restore_py, lambundle=False)
+    results: list[InvokeResult] = []
+    server = InvokeEndpoint(sb, port=0, on_result=results.append)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        bodies = []
+        for _ in range(2):
+            with urllib.request.urlopen(server.url, data=b"{}", timeout=30) as resp:
+                bodies.append(json.loads(resp.read()))
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    order = ["before-2", "before-1", "after-1", "after-2"]
+    assert [b["order"] for b in bodies] == [order, order]
+    assert [r.restore_s is not None for r in results] == [True, False]
