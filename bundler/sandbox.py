@@ -66,6 +66,9 @@ INIT_TIMEOUT_S = 10.0
 # timeout, whichever is longer; loading the runtime and the after-restore hooks must finish
 # within 10 s (snapstart-runtime-hooks-python.html).
 SNAPSTART_INIT_TIMEOUT_S = 130.0
+# Managed Instances' init has the same cap, with no retry: 130 s or the function's timeout,
+# whichever is longer (lambda-managed-instances-execution-environment.html, "Init phase").
+LMI_INIT_TIMEOUT_S = 130.0
 RESTORE_TIMEOUT_S = 10.0
 ACCOUNT_ID = "012345678912"
 _MIB = 1_048_576
@@ -245,6 +248,7 @@ class Sandbox:
     ) -> None:
         self.bundle_dir = Path(bundle_dir)
         self.snapstart = snapstart
+        self._init_timeout_given = init_timeout_s is not None
         if init_timeout_s is None:
             init_timeout_s = (
                 max(SNAPSTART_INIT_TIMEOUT_S, timeout_s) if snapstart else INIT_TIMEOUT_S
@@ -358,6 +362,8 @@ class Sandbox:
                     "or AWS_LAMBDA_MAX_CONCURRENCY."
                 )
                 raise UsageError(msg)
+            if not self._init_timeout_given:
+                self.init_timeout_s = max(LMI_INIT_TIMEOUT_S, self.timeout_s)
         reserved = sorted(k for k in configured if k in RESERVED_ENV)
         if reserved:
             self.warnings.append(

@@ -16,8 +16,14 @@ from pathlib import Path
 import pytest
 
 from bundler.errors import UsageError
+from bundler.manifest import load
 from bundler.rapi import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR, Invocation, RuntimeAPI
-from bundler.sandbox import INIT_TIMEOUT_S, SNAPSTART_INIT_TIMEOUT_S, Sandbox
+from bundler.sandbox import (
+    INIT_TIMEOUT_S,
+    LMI_INIT_TIMEOUT_S,
+    SNAPSTART_INIT_TIMEOUT_S,
+    Sandbox,
+)
 from tests.runtime.bundles import make_bundle
 
 PREFIX = "/2018-06-01/runtime"
@@ -160,6 +166,19 @@ def test_snapstart_init_cap_is_130_s_or_the_timeout(tmp_path: Path) -> None:
     assert Sandbox(bundle, snapstart=True).init_timeout_s == SNAPSTART_INIT_TIMEOUT_S == 130.0
     assert Sandbox(bundle, snapstart=True, timeout_s=600).init_timeout_s == 600
     assert Sandbox(bundle, snapstart=True, init_timeout_s=2.0).init_timeout_s == 2.0
+
+
+def test_managed_instances_init_cap_is_130_s_or_the_timeout(tmp_path: Path) -> None:
+    bundle = make_bundle(
+        tmp_path, {"app.py": ""}, "app.handler", env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"}
+    )
+    sandbox = Sandbox(bundle, timeout_s=300)
+    assert sandbox.init_timeout_s == INIT_TIMEOUT_S  # not known until the bundle is read
+    sandbox._check_configuration(load(bundle))
+    assert sandbox.init_timeout_s == max(LMI_INIT_TIMEOUT_S, 300) == 300
+    given = Sandbox(bundle, init_timeout_s=2.0)
+    given._check_configuration(load(bundle))
+    assert given.init_timeout_s == 2.0
 
 
 def test_snapstart_and_managed_instances_are_refused_together(tmp_path: Path) -> None:
