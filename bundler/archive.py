@@ -55,18 +55,23 @@ class ZipEntry:
 
 
 def entries_from_tree(root: Path, prefix: str = "") -> list[ZipEntry]:
-    """Every regular file under `root`, named `prefix/relative/path`, executables kept."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            rel = path.relative_to(root).as_posix()
-            arcname = f"{prefix.rstrip('/')}/{rel}" if prefix else rel
-            executable = bool(path.stat().st_mode & stat.S_IXUSR)
-            out.append(ZipEntry(arcname, source=path, executable=executable))
+    """Every regular file under `root`, named `prefix/relative/path`, executables kept;
+    symlinks are left out. One `lstat` a file: every rebuild walks the installed trees."""
+    out: list[ZipEntry] = []
+    base = prefix.rstrip("/") + "/" if prefix else ""
+
+    def walk(directory: str, rel: str) -> None:
+        with os.scandir(directory) as it:
+            found = sorted(it, key=lambda e: e.name)
+        files = [e for e in found if e.is_file(follow_symlinks=False)]
+        for e in files:
+            executable = bool(e.stat(follow_symlinks=False).st_mode & stat.S_IXUSR)
+            out.append(ZipEntry(base + rel + e.name, source=Path(e.path), executable=executable))
+        for e in found:
+            if e.is_dir(follow_symlinks=False):
+                walk(e.path, f"{rel}{e.name}/")
+
+    walk(str(root), "")
     return out
 
 

@@ -292,7 +292,7 @@ def code_entries(project: Project) -> tuple[ZipEntry, ...]:
 
 def _in_test_suite(arcname: str) -> bool:
     """A file inside a distribution's test package (`pkg/tests/...`), by --slim's rule."""
-    parts = PurePosixPath(arcname).parts
+    parts = arcname.split("/")  # arcnames are "/"-separated and relative
     return any(part in TEST_DIRS for part in parts[1:-1]) and not parts[0].endswith(
         (".dist-info", ".data")
     )

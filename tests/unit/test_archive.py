@@ -108,3 +108,24 @@ def test_a_later_archive_replaces_files_and_does_not_write_through_links(tmp_pat
     with pytest.raises(OSError):
         extract_zip(tmp_path / "m.zip", out)
     assert outside.read_text() == "keep"
+
+
+def test_tree_entries_in_walk_order_executables_kept_symlinks_left_out(tmp_path):
+    root = tmp_path / "tree"
+    (root / "b" / "deep").mkdir(parents=True)
+    (root / "a").mkdir()
+    (root / "z.py").write_text("")
+    (root / "a" / "run.sh").write_text("#!/bin/sh\n")
+    (root / "a" / "run.sh").chmod(0o755)
+    (root / "b" / "deep" / "m.py").write_text("")
+    (root / "b" / "c.txt").write_text("")
+    (root / "link.py").symlink_to(root / "z.py")
+    (root / "linked-dir").symlink_to(root / "b", target_is_directory=True)
+    entries = entries_from_tree(root, "opt/")
+    assert [(e.arcname, e.executable) for e in entries] == [
+        ("opt/z.py", False),  # a directory's files first, then its directories, sorted
+        ("opt/a/run.sh", True),
+        ("opt/b/c.txt", False),
+        ("opt/b/deep/m.py", False),
+    ]
+    assert entries[0].source == root / "z.py"
