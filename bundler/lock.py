@@ -37,11 +37,12 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from bundler.cache import Cache
 from bundler.errors import LockError, ProjectError, UsageError
 from bundler.progress import Report
-from bundler.project import Project
+from bundler.project import Project, parse_requirements_file
 from bundler.target import Target
 
 RESOLVERS = ("auto", "uv", "pip-tools")
@@ -247,23 +248,33 @@ def lock_project(
     check_requires_python(project, target)
     uv_lock = project_uv_lock(project)
     # Imported here: bundler.poetry builds on this module's Lock and target environment.
-    from bundler import poetry
+    from bundler import pipenv, poetry
 
     poetry_lock = poetry.project_poetry_lock(project)
-    if uv_lock is not None and poetry_lock is not None:
+    pipfile_lock = None if project.is_script else pipenv.project_pipfile_lock(project.root)
+    locks = [p.name for p in (uv_lock, poetry_lock, pipfile_lock) if p is not None]
+    if len(locks) > 1:
         msg = (
-            f"{project.root} has both uv.lock and poetry.lock, and either would decide the "
-            "versions; delete the one the project no longer uses."
+            f"{project.root} has {' and '.join(locks)}, and each would decide the "
+            "versions; delete the ones the project no longer uses."
         )
         raise LockError(msg)
-    if uv_lock is not None:
+    decided: Lock | None = None
+    if pipfile_lock is not None:
+        if refresh:
+            say(f"--refresh does not apply: {pipfile_lock} decides the versions (`pipenv lock`)")
+        decided = pipenv.lock_from_pipfile_lock(project.name, project.root, target, say)
+    elif uv_lock is not None:
         if refresh:
             say(f"--refresh does not apply: {uv_lock} decides the versions (`uv lock --upgrade`)")
-        return lock_from_uv_lock(project, target, uv_lock, say)
-    if poetry_lock is not None:
+        decided = lock_from_uv_lock(project, target, uv_lock, say)
+    elif poetry_lock is not None:
         if refresh:
             say(f"--refresh does not apply: {poetry_lock} decides the versions (`poetry update`)")
-        return poetry.lock_from_poetry_lock(project, target, poetry_lock, say)
+        decided = poetry.lock_from_poetry_lock(project, target, poetry_lock, say)
+    if decided is not None:
+        _check_requirements_file(project, target, decided, locks[0])
+        return decided
     if poetry.uses_poetry(project):
         say(
             "No poetry.lock: versions come from pyproject.toml's Poetry constraints "
@@ -305,6 +316,25 @@ def lock_project(
     cache.put_dir("locks", key, put)
     say(f"Locked {len(lock.pins)} distribution(s)")
     return lock
+
+
+def _check_requirements_file(project: Project, target: Target, lock: Lock, source: str) -> None:
+    """A requirements.txt next to a lock file is often that lock exported, and fine; one
+    that asks for a package the lock file does not pin would be silently left out."""
+    path = project.root / "requirements.txt"
+    if not path.is_file():
+        return
+    pinned = {canonicalize_name(p.name) for p in lock.pins}
+    wanted = requirements_for_target(tuple(parse_requirements_file(path)), target)
+    names = {Requirement(r).name for r in wanted}
+    missing = sorted(n for n in names if canonicalize_name(n) not in pinned)
+    if missing:
+        msg = (
+            f"{path} asks for {', '.join(missing)}, which {source} does not pin, and {source} "
+            "decides this function's versions: add them to the project and lock again, or "
+            "remove them from requirements.txt."
+        )
+        raise LockError(msg)
 
 
 def _host_python() -> str:

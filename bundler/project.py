@@ -198,6 +198,10 @@ def _load_directory(
         locked = (root / poetry.POETRY_LOCK).is_file()
         requirements += poetry.requirements(pyproject, root / "pyproject.toml", locked=locked)
         poetry_python = poetry.requires_python(pyproject, root / "pyproject.toml")
+    if (root / "Pipfile").is_file():
+        from bundler import pipenv  # only for Pipenv projects; it builds on bundler.lock
+
+        requirements += pipenv.requirements(root)
     if (root / "requirements.txt").exists():
         requirements += parse_requirements_file(root / "requirements.txt")
     requirements = list(dict.fromkeys(requirements))

@@ -512,5 +512,5 @@ def test_without_content_hash_the_versions_are_still_checked(tmp_path: Path) -> 
 def test_uv_lock_and_poetry_lock_together_are_an_error(tmp_path: Path) -> None:
     root = copy_fixture(tmp_path)
     (root / "uv.lock").write_text("version = 1\n")
-    with pytest.raises(LockError, match=r"both uv.lock and poetry.lock"):
+    with pytest.raises(LockError, match=r"has uv.lock and poetry.lock, and each would decide"):
         lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))
