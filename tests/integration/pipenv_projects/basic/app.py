@@ -11,5 +11,5 @@ def handler(event, context):
     return {
         "requests": requests.__version__,
         "tomli": None if tomli is None else "present",
-        "python": "%d.%d" % sys.version_info[:2],
+        "python": "{}.{}".format(*sys.version_info[:2]),
     }
