@@ -150,6 +150,7 @@ def test_an_sdist_is_built_and_everything_compiled_in_the_container(
     assert "lambundle-build:3.12-x86_64" in manifest["bytecode"]["interpreter"]
     assert manifest["distributions"] == [{"name": "docopt", "version": "0.6.2"}]
     assert any("not verified" in w for w in doc["warnings"])
+    assert "are not checked against hashes" in result.stderr  # said, not only documented
 
 
 def test_a_rebuild_reuses_the_container_built_wheel(
