@@ -786,7 +786,7 @@ class Sandbox:
         """
         if self._api is None:
             raise SandboxError("The sandbox is not open; use it as a context manager.")
-        args = (
+        invocation = self._new_invocation(
             payload.encode() if isinstance(payload, str) else payload,
             content_type,
             _as_json(client_context),
@@ -797,28 +797,14 @@ class Sandbox:
             on_stream_start,
         )
         if self._max_concurrency:
-            return self._invoke_concurrent(*args)
+            return self._invoke_concurrent(invocation)
         with self._lock:
-            return self._invoke(*args)
+            return self._invoke(invocation)
 
-    def _invoke(
-        self,
-        payload: bytes,
-        content_type: str,
-        client_context: str,
-        cognito_identity: str,
-        tenant_id: str,
-        trace_id: str | None,
-        on_chunk: Callable[[bytes], None] | None,
-        on_stream_start: Callable[[str], None] | None,
-    ) -> InvokeResult:
+    def _invoke(self, invocation: Invocation) -> InvokeResult:
         api = self._api
         assert api is not None
         started = time.monotonic()
-        invocation = self._new_invocation(
-            payload, content_type, client_context, cognito_identity, tenant_id, trace_id,
-            on_chunk, on_stream_start,
-        )
         rid = invocation.request_id
         cold = not self.running
         extract_s = None
@@ -957,17 +943,7 @@ class Sandbox:
 
     # -- Lambda Managed Instances ----------------------------------------------------------
 
-    def _invoke_concurrent(
-        self,
-        payload: bytes,
-        content_type: str,
-        client_context: str,
-        cognito_identity: str,
-        tenant_id: str,
-        trace_id: str | None,
-        on_chunk: Callable[[bytes], None] | None,
-        on_stream_start: Callable[[str], None] | None,
-    ) -> InvokeResult:
+    def _invoke_concurrent(self, invocation: Invocation) -> InvokeResult:
         """One invoke among up to AWS_LAMBDA_MAX_CONCURRENCY at once in one environment.
 
         Each invoke has its own request id, deadline, timeout and result; a timeout or a
@@ -978,10 +954,6 @@ class Sandbox:
         api = self._lmi
         assert api is not None
         started = time.monotonic()
-        invocation = self._new_invocation(
-            payload, content_type, client_context, cognito_identity, tenant_id, trace_id,
-            on_chunk, on_stream_start,
-        )
         rid = invocation.request_id
         timeout_s = invocation.timeout_s
         extract_s = None
