@@ -42,6 +42,12 @@ PIPFILE_LOCK = "Pipfile.lock"
 _NOT_CATEGORIES = {"source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv"}
 # Entry keys that point somewhere other than an index.
 _LOCAL_KEYS = ("path", "file", "git", "hg", "svn", "bzr", "editable")
+_WHEELS_ONLY = "Lambda gets wheels from a package index, so publish it to one and"
+
+
+def _local_source(entry: Mapping[str, object]) -> str | None:
+    """The key of an entry that points at a path, file or repository, if it has one."""
+    return next((key for key in _LOCAL_KEYS if key in entry), None)
 
 
 def read_pipfile(path: Path) -> dict[str, Any]:
@@ -69,13 +75,9 @@ def _requirement(name: str, entry: object, where: Path) -> str:
     if not isinstance(entry, dict):
         msg = f"{where}: the entry of {name!r} must be a version string or a table."
         raise ProjectError(msg)
-    local = [key for key in _LOCAL_KEYS if key in entry]
+    local = _local_source(entry)
     if local:
-        msg = (
-            f"{where}: {name!r} comes from a {local[0]} entry; Lambda gets wheels from a "
-            "package index, so publish it to one (or build it into a wheel) and list it "
-            "by version."
-        )
+        msg = f"{where}: {name!r} comes from a {local} entry; {_WHEELS_ONLY} list it by version."
         raise ProjectError(msg)
     version = str(entry.get("version", "*")).strip()
     extras = entry.get("extras", [])
@@ -164,12 +166,9 @@ def _pin(package: str, entry: object, environment: dict[str, str], where: Path) 
     if not isinstance(entry, dict):
         msg = f"{where}: the entry of {package!r} is not a table; run `pipenv lock`."
         raise LockError(msg)
-    local = [key for key in _LOCAL_KEYS if key in entry]
+    local = _local_source(entry)
     if local:
-        msg = (
-            f"{where} pins {package!r} from a {local[0]} entry; Lambda gets wheels from a "
-            "package index, so publish it to one and pin it by version."
-        )
+        msg = f"{where} pins {package!r} from a {local} entry; {_WHEELS_ONLY} pin it by version."
         raise LockError(msg)
     markers = entry.get("markers")
     if markers:
