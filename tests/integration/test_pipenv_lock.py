@@ -6,19 +6,16 @@ here runs Pipenv, so these tests need only the package index.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from bundler.build import BuildOptions, bundle
 from bundler.cache import Cache
-from bundler.cli import cli
 from bundler.errors import LockError
 from bundler.target import Target
-from tests.integration.test_poetry_lock import shipped
+from tests.integration.test_poetry_lock import bundle_and_invoke, shipped
 from tests.runtime.bundles import needs_python
 
 pytestmark = pytest.mark.network
@@ -87,17 +84,7 @@ def test_without_pipfile_lock_the_pipfile_packages_are_resolved(tmp_path: Path) 
 @pytest.mark.sandbox
 @needs_python("3.12")
 def test_the_locked_function_answers_in_the_sandbox(tmp_path: Path) -> None:
-    root = copy_fixture(tmp_path)
-    out = tmp_path / "out"
-    runner = CliRunner()
-    built = runner.invoke(
-        cli, ["bundle", str(root), "--strategy", "fat-layer", "--out", str(out)],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert built.exit_code == 0, built.stderr
-    invoked = runner.invoke(cli, ["invoke", str(out), "--event", "-"], input="{}")
-    assert invoked.exit_code == 0, invoked.stderr
-    answer = json.loads(invoked.stdout.strip().splitlines()[-1])
+    answer = bundle_and_invoke(copy_fixture(tmp_path), tmp_path / "out", "fat-layer")
     assert answer == {"requests": "2.32.3", "tomli": None, "python": "3.12"}
 
 

@@ -54,6 +54,19 @@ def shipped(zip_path: Path, prefix: str) -> dict[str, tuple[str, str]]:
     return out
 
 
+def bundle_and_invoke(root: Path, out: Path, strategy: str) -> object:
+    """`lambundle bundle` then `lambundle invoke` (the host's target Python); the answer."""
+    runner = CliRunner()
+    built = runner.invoke(
+        cli, ["bundle", str(root), "--strategy", strategy, "--out", str(out)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert built.exit_code == 0, built.stderr
+    invoked = runner.invoke(cli, ["invoke", str(out), "--event", "-"], input="{}")
+    assert invoked.exit_code == 0, invoked.stderr
+    return json.loads(invoked.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize(
     ("fixture", "strategy", "arch"),
     [("classic", "vendored", "x86_64"), ("pep621", "pinned", "arm64")],
@@ -93,17 +106,7 @@ def test_a_python_restricted_dependency_ships_to_its_python_only(tmp_path: Path)
 @pytest.mark.sandbox
 @needs_python("3.12")
 def test_the_locked_function_answers_in_the_sandbox(tmp_path: Path) -> None:
-    root = copy_fixture(tmp_path, "classic")
-    out = tmp_path / "out"
-    runner = CliRunner()
-    built = runner.invoke(
-        cli, ["bundle", str(root), "--strategy", "vendored", "--out", str(out)],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert built.exit_code == 0, built.stderr
-    invoked = runner.invoke(cli, ["invoke", str(out), "--event", "-"], input="{}")
-    assert invoked.exit_code == 0, invoked.stderr
-    answer = json.loads(invoked.stdout.strip().splitlines()[-1])
+    answer = bundle_and_invoke(copy_fixture(tmp_path, "classic"), tmp_path / "out", "vendored")
     assert answer == {"requests": "2.34.2", "six": "1.16.0", "charset_normalizer": "3.5.3"}
 
 
