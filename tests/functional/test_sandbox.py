@@ -542,24 +542,28 @@ def test_an_init_past_its_cap_is_retried_within_the_function_timeout(
         import time
         print("initialising")
         time.sleep(1.0)  # the slow init under test, past the 0.5 s cap given below
+        READY_AT = time.monotonic()
 
         def handler(event, context):
-            return "ready"
+            return READY_AT
         """
     )
     sb = sandboxes(files, "app.handler", lambundle=True, init_timeout_s=0.5, timeout_s=20.0)
     result = sb.invoke(b"{}")
-    assert result.error is None and result.json() == "ready"
+    assert result.error is None
+    ready_at = result.json()  # when the retried init finished, on the same monotonic clock
     before, _, after = result.logs.partition(f"START RequestId: {result.request_id}")
     assert before.count("initialising") == 1 and "INIT_REPORT Init Duration: " in before
     assert "Phase: init\tStatus: timeout" in before
     assert after.count("initialising") == 1
     report = after.splitlines()[-1]
     assert report.startswith("REPORT ") and "Init Duration" not in report
-    assert result.timings.init_s is None and result.timings.invoke_s is not None
-    assert result.timings.invoke_s >= 1.0  # the retried init is billed in Duration
+    # The retried init is in the invoke's Duration: that window opens before it finished.
+    timings = result.timings
+    assert timings.init_s is None and timings.handed is not None
+    assert timings.handed < ready_at < timings.finished
     warm = sb.invoke(b"{}")
-    assert not warm.timings.cold and warm.json() == "ready"
+    assert not warm.timings.cold and warm.json() == ready_at
 
 
 def test_tmp_is_private_and_lives_as_long_as_the_environment(sandboxes: SandboxFactory) -> None:
