@@ -69,6 +69,23 @@ def requirements(root: Path) -> list[str]:
     return [_requirement(name, entry, path) for name, entry in packages.items()]
 
 
+def requires_python(root: Path) -> str | None:
+    """The Pipfile's `[requires]` Python as a specifier (`python_version = "3.11"` is
+    `==3.11.*`; a full version counts by its minor, which is what Lambda chooses by)."""
+    path = root / PIPFILE
+    requires = read_pipfile(path).get("requires", {})
+    if not isinstance(requires, dict):
+        return None
+    version = requires.get("python_version") or requires.get("python_full_version")
+    if not version:
+        return None
+    parts = str(version).strip().split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        msg = f"{path}: [requires] python_version {version!r} is not a Python version like 3.12."
+        raise ProjectError(msg)
+    return f"=={parts[0]}.{parts[1]}.*"
+
+
 def _requirement(name: str, entry: object, where: Path) -> str:
     if isinstance(entry, str):
         entry = {"version": entry}

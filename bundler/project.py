@@ -198,10 +198,12 @@ def _load_directory(
         locked = (root / poetry.POETRY_LOCK).is_file()
         requirements += poetry.requirements(pyproject, root / "pyproject.toml", locked=locked)
         poetry_python = poetry.requires_python(pyproject, root / "pyproject.toml")
+    pipenv_python: str | None = None
     if (root / "Pipfile").is_file():
         from bundler import pipenv  # only for Pipenv projects; it builds on bundler.lock
 
         requirements += pipenv.requirements(root)
+        pipenv_python = pipenv.requires_python(root)
     if (root / "requirements.txt").exists():
         requirements += parse_requirements_file(root / "requirements.txt")
     requirements = list(dict.fromkeys(requirements))
@@ -213,7 +215,7 @@ def _load_directory(
     if not isinstance(name, str):
         msg = f"{root / 'pyproject.toml'}: [project] name must be a string."
         raise ProjectError(msg)
-    requires_python = project_table.get("requires-python", poetry_python)
+    requires_python = project_table.get("requires-python", poetry_python or pipenv_python)
     if requires_python is not None and not isinstance(requires_python, str):
         msg = f"{root / 'pyproject.toml'}: requires-python must be a string."
         raise ProjectError(msg)

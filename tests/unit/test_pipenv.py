@@ -65,3 +65,16 @@ def test_pins_follow_the_targets_markers_and_need_hashes(tmp_path: Path) -> None
         pipenv._pin("tomli", {"version": "==2.0.1", "hashes": []}, env310, tmp_path)
     with pytest.raises(LockError, match="from a editable entry|from a path entry"):
         pipenv._pin("mine", {"editable": True, "path": "."}, env310, tmp_path)
+
+
+def test_the_pipfiles_python_must_be_the_targets(tmp_path: Path) -> None:
+    from bundler.lock import check_requires_python
+    from bundler.project import load_project
+
+    root = pipfile(tmp_path, '[packages]\nrequests = "*"\n\n[requires]\npython_version = "3.11"\n')
+    (root / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    project = load_project(root)
+    assert project.requires_python == "==3.11.*"
+    check_requires_python(project, Target("3.11"))
+    with pytest.raises(ProjectError, match=r"==3.11.\*, but the target is python3.12"):
+        check_requires_python(project, Target("3.12"))
