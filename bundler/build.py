@@ -415,12 +415,9 @@ def _install_with_docker(
             to_build.add(exc.name)
     if to_build:
         report(f"building {', '.join(sorted(to_build))} from source in Docker")
-        # Said where it happens, not only in the README: the one install not hash-checked.
-        report(
-            "note: the build dependencies pip fetches for these sdists' isolated builds "
-            "(setuptools, Cython, ...) are not checked against hashes; the sdists are"
+        wheels.update(
+            dk.wheels_for(runner, target, [pins[n] for n in sorted(to_build)], cache, report)
         )
-        wheels.update(dk.wheels_for(runner, target, [pins[n] for n in sorted(to_build)], cache))
     dest.mkdir(parents=True, exist_ok=True)
     for name in sorted(pins):
         report(f"Installing {pins[name].name} {pins[name].version} ({wheels[name].name})")

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +22,7 @@ from bundler.archive import ZipEntry
 from bundler.cache import Cache
 from bundler.errors import BundlerError, UsageError, output_tail
 from bundler.lock import Pin
+from bundler.progress import Report, quiet
 from bundler.target import Target
 
 # Where the Dockerfile lives: the repository (or source tree) lambundle runs from.
@@ -131,22 +133,31 @@ def ensure_image(runner: DockerRunner, target: Target, context: Path) -> None:
 
 
 def build_wheels(
-    runner: DockerRunner, target: Target, requirements: Path, out_dir: Path
+    runner: DockerRunner,
+    target: Target,
+    requirements: Path,
+    out_dir: Path,
+    build_constraints: Path | None = None,
 ) -> list[Path]:
     """Build wheels for the hash-pinned `requirements` (sdists included) with Lambda's Python.
 
     `--require-hashes` holds inside the image too: an sdist is verified against the lock
-    before it is built.
+    before it is built. `build_constraints` (next to `requirements`) pins the isolated
+    build's own dependencies with hashes, which pip then checks as well.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     mounts = [
         Mount(requirements.parent, "/lock"),
         Mount(out_dir, "/out", read_only=False),
     ]
+    # --no-cache-dir: a wheel pip built earlier would skip the build, and with it the
+    # hash check of its build dependencies.
     command = [
-        "python", "-m", "pip", "wheel", "--no-deps", "--require-hashes",
+        "python", "-m", "pip", "wheel", "--no-deps", "--require-hashes", "--no-cache-dir",
         "-r", f"/lock/{requirements.name}", "-w", "/out",
     ]  # fmt: skip
+    if build_constraints is not None:
+        command += ["--build-constraint", f"/lock/{build_constraints.name}"]
     _check(runner.run(run_argv(target, mounts, command)), "Building wheels")
     return sorted(out_dir.glob("*.whl"))
 
@@ -188,13 +199,43 @@ def compile_entries(
     return failed
 
 
+def build_constraints(pin: Pin, target: Target, cache: Cache, report: Report) -> tuple[Pin, ...]:
+    """The hash-pinned build dependencies of `pin`'s sdist for `target`: its
+    `[build-system] requires` (read from the sdist, fetched by hash), locked like any
+    requirements, wheels only. pip checks them by hash when it builds (bundler.sdists)."""
+    from bundler.lock import lock_project
+    from bundler.project import Project
+    from bundler.sdists import build_requirements, fetch_sdist
+
+    requires = build_requirements(fetch_sdist(pin, cache))
+    report(f"locking the build dependencies of {pin.name} {pin.version}: {', '.join(requires)}")
+    with tempfile.TemporaryDirectory(prefix="lambundle-build-deps-") as root:
+        project = Project(
+            name=f"{pin.name}-build", root=Path(root), code=(), requirements=tuple(requires),
+            local_wheels=(), handler=None, is_script=False,
+        )  # fmt: skip
+        return lock_project(project, target, cache=cache, report=report).pins
+
+
+def _pin_lines(pins: Sequence[Pin]) -> str:
+    return "".join(
+        f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes) + "\n"
+        for p in pins
+    )
+
+
 def wheels_for(
-    runner: DockerRunner, target: Target, pins: Sequence[Pin], cache: Cache
+    runner: DockerRunner,
+    target: Target,
+    pins: Sequence[Pin],
+    cache: Cache,
+    report: Report = quiet,
 ) -> dict[str, Path]:
     """Wheels built in the image from the sdists of `pins`, by canonical name; cached.
 
     The sdists are verified against the lock's hashes inside the container
-    (`--require-hashes`); each wheel built must carry the pin's name and version and fit
+    (`--require-hashes`), and so are their builds' own dependencies, locked here
+    (`build_constraints`); each wheel built must carry the pin's name and version and fit
     the target, or nothing is cached.
     """
     from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -203,19 +244,28 @@ def wheels_for(
 
     if not pins:
         return {}
+    ordered = sorted(pins, key=lambda p: canonicalize_name(p.name))
+    constraints = {p.name: build_constraints(p, target, cache, report) for p in ordered}
     major, minor = target.glibc
-    parts: list[str | bytes] = ["docker-wheels-v1", image_tag(target), f"{major}.{minor}"]
-    for pin in sorted(pins, key=lambda p: canonicalize_name(p.name)):
+    parts: list[str | bytes] = ["docker-wheels-v2", image_tag(target), f"{major}.{minor}"]
+    for pin in ordered:
         parts += [canonicalize_name(pin.name), pin.version, *pin.hashes]
+        parts += [_pin_lines(constraints[pin.name])]
     key = Cache.key(*parts)
 
     def build(tmp: Path) -> None:
         lock_dir = tmp / "lock"
         lock_dir.mkdir()
-        lines = [f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes)
-                 for p in pins]  # fmt: skip
-        (lock_dir / "requirements.txt").write_text("\n".join(lines) + "\n")
-        built = build_wheels(runner, target, lock_dir / "requirements.txt", tmp / "wheels")
+        built: list[Path] = []
+        for pin in ordered:  # one build each: two sdists may need different build deps
+            name = canonicalize_name(pin.name)
+            (lock_dir / f"{name}.txt").write_text(_pin_lines([pin]))
+            (lock_dir / f"{name}-build.txt").write_text(_pin_lines(constraints[pin.name]))
+            built += build_wheels(
+                runner, target, lock_dir / f"{name}.txt", tmp / "wheels",
+                lock_dir / f"{name}-build.txt",
+            )  # fmt: skip
+        built = sorted(set(built))
         shutil.rmtree(lock_dir)
         names = {}
         for wheel in built:

@@ -10,18 +10,21 @@ install, the archives. The sdist is docopt 0.6.2, which publishes no wheel at al
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from bundler import docker, interpreters
 from bundler.cli import cli, main
+from bundler.lock import Pin
 
 PY312 = interpreters.find("3.12")
 pytestmark = [
@@ -38,7 +41,7 @@ class ContainerRunner:
     def __init__(self, python: Path) -> None:
         self.python = python
         self.calls: list[list[str]] = []
-        self.locks: list[str] = []
+        self.locks: list[dict[str, str]] = []
 
     def run(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
         argv = list(argv)
@@ -76,7 +79,9 @@ class ContainerRunner:
         if command[0] == "python":
             command[0] = str(self.python)
         if "/lock" in mounts:
-            self.locks.append(Path(mounts["/lock"], "requirements.txt").read_text())
+            self.locks.append(
+                {p.name: p.read_text() for p in sorted(Path(mounts["/lock"]).iterdir())}
+            )
         return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
 
 
@@ -87,10 +92,23 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
-@pytest.fixture
-def container(monkeypatch: pytest.MonkeyPatch) -> ContainerRunner:
+@pytest.fixture(scope="module")
+def image_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CPython 3.12 with the image's pip (the Dockerfile installs pip 26.3, whose
+    `--build-constraint` checks build dependencies by hash)."""
     assert PY312 is not None
-    runner = ContainerRunner(PY312.path)
+    venv = tmp_path_factory.mktemp("image") / "venv"
+    subprocess.run([str(PY312.path), "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "pip==26.3"],
+        check=True,
+    )
+    return venv / "bin" / "python"
+
+
+@pytest.fixture
+def container(monkeypatch: pytest.MonkeyPatch, image_python: Path) -> ContainerRunner:
+    runner = ContainerRunner(image_python)
     monkeypatch.setattr(docker, "SubprocessDockerRunner", lambda: runner)
     return runner
 
@@ -132,9 +150,15 @@ def test_an_sdist_is_built_and_everything_compiled_in_the_container(
     assert (docker.BUILD_CONTEXT / "Dockerfile").is_file()
     wheel_runs = [r for r in runs if "wheel" in r]
     assert len(wheel_runs) == 1 and "--require-hashes" in wheel_runs[0]
-    # The lock pins the sdist by its hash; pip verified it before building.
-    assert len(container.locks) == 1
-    assert container.locks[0].startswith("docopt==0.6.2 --hash=sha256:")
+    constraint = wheel_runs[0][wheel_runs[0].index("--build-constraint") + 1]
+    assert constraint == "/lock/docopt-build.txt"
+    # The lock pins the sdist by its hash, and its build's own dependencies (docopt has no
+    # pyproject.toml: setuptools, as pip's default) by theirs; pip verified both.
+    (files,) = container.locks
+    assert files["docopt.txt"].startswith("docopt==0.6.2 --hash=sha256:")
+    assert files["docopt-build.txt"].startswith("setuptools==")
+    assert "--hash=sha256:" in files["docopt-build.txt"]
+    assert "locking the build dependencies of docopt 0.6.2: setuptools>=40.8.0" in result.stderr
 
     with zipfile.ZipFile(out / "function.zip") as zf:
         names = set(zf.namelist())
@@ -150,7 +174,6 @@ def test_an_sdist_is_built_and_everything_compiled_in_the_container(
     assert "lambundle-build:3.12-x86_64" in manifest["bytecode"]["interpreter"]
     assert manifest["distributions"] == [{"name": "docopt", "version": "0.6.2"}]
     assert any("not verified" in w for w in doc["warnings"])
-    assert "are not checked against hashes" in result.stderr  # said, not only documented
 
 
 def test_a_rebuild_reuses_the_container_built_wheel(
@@ -196,6 +219,31 @@ def test_a_failing_container_build_leaves_nothing(
         main(["bundle", str(src), "--strategy", "vendored", "--docker", "--no-verify"])
     err = capsys.readouterr().err
     assert "Building wheels failed in Docker" in err and "gcc: not found" in err
+    assert not (src / ".lambundle").exists()
+    assert not list((tmp_path / "cache").glob("docker-wheels/*"))
+
+
+def test_a_build_dependency_that_does_not_match_its_hash_stops_the_build(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    container: ContainerRunner,
+) -> None:
+    # As if the index served other bytes for setuptools: pip, given the locked hashes as a
+    # build constraint, refuses to build with it.
+    locked = docker.build_constraints
+
+    def tampered(*args: Any, **kwargs: Any) -> tuple[Pin, ...]:
+        return tuple(
+            dataclasses.replace(p, hashes=("sha256:" + "0" * 64,)) for p in locked(*args, **kwargs)
+        )
+
+    monkeypatch.setattr(docker, "build_constraints", tampered)
+    src = function(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["bundle", str(src), "--strategy", "vendored", "--docker", "--no-verify"])
+    err = capsys.readouterr().err
+    assert "Building wheels failed in Docker" in err and "0" * 64 in err
     assert not (src / ".lambundle").exists()
     assert not list((tmp_path / "cache").glob("docker-wheels/*"))
 
