@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.cache import Cache
+from bundler.cache import Cache, file_sha256
 from bundler.errors import BundlerError
 from bundler.lock import Pin
 
@@ -65,7 +65,7 @@ def fetch_sdist(pin: Pin, cache: Cache) -> Path:
         entry = cache.dir("sdists", sha)
         if entry is not None:
             found = [p for p in entry.iterdir() if p.name.endswith(_SDIST_SUFFIXES)]
-            if found and _sha256(found[0]) == sha:
+            if found and file_sha256(found[0]) == sha:
                 return found[0]
             cache.remove("sdists", sha)  # damaged: fetch it again
     import requests  # only on the --docker path
@@ -168,11 +168,3 @@ def _top_level_file(sdist: Path, name: str) -> bytes | None:
         msg = f"{sdist.name} is not a readable sdist ({exc})."
         raise SdistError(msg) from None
     return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -41,7 +41,7 @@ from packaging.utils import (
 )
 
 from bundler.archive import MappedZip, check_member_name, make_dirs, write_file
-from bundler.cache import Cache
+from bundler.cache import Cache, file_sha256
 from bundler.errors import BundleError, WheelError
 from bundler.lock import Lock, Pin
 from bundler.progress import Report
@@ -190,7 +190,7 @@ def _cached_pick(pin: Pin, target: Target, cache: Cache, say: Report) -> Path | 
     path = entry / filename if entry is not None else None
     if path is None or not path.is_file():
         return None
-    if _sha256(path) != sha:
+    if file_sha256(path) != sha:
         say(
             f"Cached wheel {filename} does not match its sha256 (tampered or corrupted); "
             "removing it and downloading it again"
@@ -234,7 +234,7 @@ def _download(pins: list[Pin], target: Target, cache: Cache) -> dict[str, Path]:
 
 def _store(wheel: Path, pin: Pin, target: Target, cache: Cache) -> Path:
     """Verify a downloaded wheel against the pin and the target, then cache it by sha256."""
-    sha = _sha256(wheel)
+    sha = file_sha256(wheel)
     if f"sha256:{sha}" not in pin.hashes:
         msg = (
             f"Downloaded {wheel.name} has sha256 {sha}, which is not among the lock's hashes "
@@ -286,14 +286,6 @@ def _download_error(
                 )
     detail = "\n".join(lines[-12:])
     return WheelError(f"pip download failed:\n{detail}\n(command: {shlex.join(command)})")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # -- installing ---------------------------------------------------------------------------
@@ -362,7 +354,7 @@ _INSTALLED_VERSION = "installed-v1"
 
 def _installed(wheel: Path, cache: Cache) -> tuple[Path, Distribution]:
     """The cache's tree of `wheel` unpacked alone (made on first use), and its distribution."""
-    key = Cache.key(_INSTALLED_VERSION, wheel.name, _sha256(wheel))
+    key = Cache.key(_INSTALLED_VERSION, wheel.name, file_sha256(wheel))
     for _ in range(2):
         entry = cache.dir("installed", key)
         if entry is None:
