@@ -256,16 +256,15 @@ def wheels_for(
     def build(tmp: Path) -> None:
         lock_dir = tmp / "lock"
         lock_dir.mkdir()
-        built: list[Path] = []
         for pin in ordered:  # one build each: two sdists may need different build deps
             name = canonicalize_name(pin.name)
             (lock_dir / f"{name}.txt").write_text(_pin_lines([pin]))
             (lock_dir / f"{name}-build.txt").write_text(_pin_lines(constraints[pin.name]))
-            built += build_wheels(
+            # Each call lists every wheel in the directory so far; the last one, all.
+            built = build_wheels(
                 runner, target, lock_dir / f"{name}.txt", tmp / "wheels",
                 lock_dir / f"{name}-build.txt",
             )  # fmt: skip
-        built = sorted(set(built))
         shutil.rmtree(lock_dir)
         names = {}
         for wheel in built:
