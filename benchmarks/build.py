@@ -95,7 +95,7 @@ def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
 
 def target_python(minor: str) -> Path:
     sys.path.insert(0, str(REPO))
-    from bundler import interpreters
+    from bundler.core import interpreters
 
     interp = interpreters.find(minor)
     if interp is None:

@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bundler.build import BuildOptions, bundle  # noqa: E402
-from bundler.cache import Cache  # noqa: E402
-from bundler.sandbox import LANG_DIR, Sandbox  # noqa: E402
-from bundler.stats import ratio, summarize  # noqa: E402
-from bundler.target import Target, host_arch  # noqa: E402
+from bundler.build.pipeline import BuildOptions, bundle  # noqa: E402
+from bundler.core.cache import Cache  # noqa: E402
+from bundler.core.target import Target, host_arch  # noqa: E402
+from bundler.measure.stats import ratio, summarize  # noqa: E402
+from bundler.sandbox.sandbox import LANG_DIR, Sandbox  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

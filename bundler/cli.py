@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bundler import __version__
-from bundler.errors import EXIT_FAILURE, BundlerError
+from bundler.core.errors import EXIT_FAILURE, BundlerError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,8 +112,8 @@ def bundle_command(
     as_json: bool,
 ) -> None:
     """Bundle SRC (a function directory or a .py script) for Lambda."""
-    from bundler.build import BuildOptions, bundle
-    from bundler.target import Target
+    from bundler.build.pipeline import BuildOptions, bundle
+    from bundler.core.target import Target
 
     options = BuildOptions(
         src=src,
@@ -160,8 +160,8 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
 
     Exits with 3 when a limit is exceeded.
     """
-    from bundler.errors import EXIT_LIMITS
-    from bundler.inspect import inspect
+    from bundler.bundle.inspect import inspect
+    from bundler.core.errors import EXIT_LIMITS
 
     found = inspect(bundle_dir)
     if as_json:
@@ -228,10 +228,10 @@ def lock_command(
     as_json: bool,
 ) -> None:
     """Write a hash-pinned lock of SRC's requirements for the target (not this host)."""
-    from bundler.cache import Cache
-    from bundler.lock import lock_project
-    from bundler.project import load_project
-    from bundler.target import Target
+    from bundler.core.cache import Cache
+    from bundler.core.target import Target
+    from bundler.sources.lock import lock_project
+    from bundler.sources.project import load_project
 
     target = Target(python, arch, runtime)
     cache = Cache()
@@ -246,7 +246,7 @@ def lock_command(
         allow_sdist=docker,
     )
     if output is not None:
-        from bundler.errors import UsageError
+        from bundler.core.errors import UsageError
 
         tmp = output.with_name(output.name + ".part")
         try:
@@ -305,7 +305,7 @@ def invoke_command(
     timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr."""
-    from bundler.sandbox import Sandbox, parse_env
+    from bundler.sandbox.sandbox import Sandbox, parse_env
 
     payload = event.read() if event is not None else b"{}"
     with Sandbox(
@@ -334,8 +334,8 @@ def serve_command(
     interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C."""
-    from bundler.endpoint import InvokeEndpoint
-    from bundler.sandbox import Sandbox, parse_env
+    from bundler.sandbox.endpoint import InvokeEndpoint
+    from bundler.sandbox.sandbox import Sandbox, parse_env
 
     with Sandbox(
         bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
@@ -386,7 +386,7 @@ def _aws_compare_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _aws_compare(args: dict[str, Any], *, layout_dir: Path | None, no_sandbox: bool) -> Any:
     """The AwsOptions of `compare --aws`, None without --aws; refuses options that clash."""
-    from bundler.errors import UsageError
+    from bundler.core.errors import UsageError
 
     given = [
         f"--{k.replace('_', '-')}" for k, v in args.items() if k not in ("aws", "memory") and v
@@ -399,7 +399,7 @@ def _aws_compare(args: dict[str, Any], *, layout_dir: Path | None, no_sandbox: b
     if layout_dir is not None or no_sandbox:
         flag = "--layout-dir" if layout_dir is not None else "--no-sandbox"
         raise UsageError(f"{flag} is about the local sandbox; --aws measures on AWS Lambda.")
-    from bundler.compare_aws import DEFAULT_MEMORY, DEFAULT_PREFIX, DEFAULT_TIMEOUT, AwsOptions
+    from bundler.aws.compare import DEFAULT_MEMORY, DEFAULT_PREFIX, DEFAULT_TIMEOUT, AwsOptions
 
     return AwsOptions(
         role=args["role"] or "", region=args["region"], endpoint_url=args["endpoint_url"],
@@ -452,9 +452,9 @@ def compare_command(
     With --aws, on AWS Lambda itself: one function per variant, cold starts forced by a
     configuration change, Init Duration and Duration read from the REPORT log line.
     """
-    from bundler import compare as comparing
-    from bundler.compare_report import dumps, render_footer, render_importtime, render_table
-    from bundler.target import host_arch
+    from bundler.core.target import host_arch
+    from bundler.measure import compare as comparing
+    from bundler.measure.report import dumps, render_footer, render_importtime, render_table
 
     aws = _aws_compare(aws_args, layout_dir=layout_dir, no_sandbox=no_sandbox)
     if aws is not None:
@@ -472,7 +472,7 @@ def compare_command(
     payload = event.read() if event is not None else b"{}"
     try:
         if aws is not None:
-            from bundler.compare_aws import compare_on_aws
+            from bundler.aws.compare import compare_on_aws
 
             result = compare_on_aws(options, aws, out=out, event=payload, report=_progress)
         else:
@@ -530,8 +530,8 @@ def publish_command(
     as_json: bool,
 ) -> None:
     """Publish BUNDLE's layers and create or update its function on AWS Lambda (boto3)."""
-    from bundler.publish import PublishOptions, publish
-    from bundler.sandbox import parse_env
+    from bundler.aws.publish import PublishOptions, publish
+    from bundler.sandbox.sandbox import parse_env
 
     options = PublishOptions(
         function_name=function_name,
@@ -570,7 +570,7 @@ def template_command(
     bundle_dir: Path, function_name: str | None, layer_prefix: str, out: Path | None
 ) -> None:
     """Write a SAM template that deploys BUNDLE (its layers and its function)."""
-    from bundler import template
+    from bundler.aws import template
 
     if out is None:
         found = template.build(

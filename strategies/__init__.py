@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bundler.errors import UsageError
+from bundler.core.errors import UsageError
 from strategies.base import Plan, PlanInputs, Strategy
 from strategies.fat_layer import FatLayer
 from strategies.pinned import Pinned

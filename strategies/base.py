@@ -3,7 +3,7 @@
 A strategy is a pure planning step (STYLE.md, "Plan, then build"): given the function's
 code, the installed and compiled dependency tree, the runtime's files, the target and
 the lock, it decides which file goes into which artifact and what the loader must add
-to sys.path. It writes nothing; `bundler.build` executes the plan.
+to sys.path. It writes nothing; `bundler.build.pipeline` executes the plan.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, Protocol
 
-from bundler.archive import ZipEntry
-from bundler.layer import EXEC_WRAPPER, EXEC_WRAPPER_VARIABLE
-from bundler.target import Target
+from bundler.bundle.archive import ZipEntry
+from bundler.bundle.layer import EXEC_WRAPPER, EXEC_WRAPPER_VARIABLE
+from bundler.core.target import Target
 
 TASK_ROOT = "/var/task"
 OPT_ROOT = "/opt"

@@ -4,8 +4,8 @@ extra sys.path work beyond the layer's site dir."""
 
 from __future__ import annotations
 
-from bundler.layer import layer_paths_entry
-from bundler.target import Target
+from bundler.bundle.layer import layer_paths_entry
+from bundler.core.target import Target
 from strategies.base import (
     TASK_ROOT,
     Plan,

@@ -8,9 +8,9 @@ can be published once and attached to both.
 
 from __future__ import annotations
 
-from bundler.archive import ZipEntry
-from bundler.layer import layer_paths_entry
-from bundler.target import Target
+from bundler.bundle.archive import ZipEntry
+from bundler.bundle.layer import layer_paths_entry
+from bundler.core.target import Target
 from strategies.base import (
     TASK_ROOT,
     Plan,

@@ -3,8 +3,8 @@ carries only the runtime, so every function shares the same small layer."""
 
 from __future__ import annotations
 
-from bundler.layer import function_paths_entry
-from bundler.target import Target
+from bundler.bundle.layer import function_paths_entry
+from bundler.core.target import Target
 from strategies.base import (
     TASK_ROOT,
     Plan,

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from bundler import interpreters, manifest
-from bundler.archive import ZipEntry, unzipped_size, write_zip
-from bundler.sandbox import Sandbox, bwrap_problem
-from bundler.target import Target
+from bundler.bundle import manifest
+from bundler.bundle.archive import ZipEntry, unzipped_size, write_zip
+from bundler.core import interpreters
+from bundler.core.target import Target
+from bundler.sandbox.sandbox import Sandbox, bwrap_problem
 
 _BWRAP_PROBLEM = bwrap_problem()
 # Tests that need a working bubblewrap: marked, and skipped with the reason when it
@@ -92,7 +93,7 @@ def make_bundle(
 ) -> Path:
     """Write a bundle into `tmp_path/name` and return its directory.
 
-    `lambundle=True` adds lambundle's runtime layer (bundler.layer.runtime_entries()) and,
+    `lambundle=True` adds lambundle's runtime layer (bundler.bundle.layer.runtime_entries()) and,
     on managed runtimes, sets AWS_LAMBDA_EXEC_WRAPPER to it; `lambundle=False` leaves
     the function to the runtime's own client (awslambdaric on python3.X) or to a
     `bootstrap` among `files` or `layers` (provided.al2023). `layers` are extra layers
@@ -109,7 +110,7 @@ def make_bundle(
     environment: dict[str, str] = {}
     layer_files: list[tuple[str, list[ZipEntry]]] = []
     if lambundle:
-        from bundler.layer import EXEC_WRAPPER, runtime_entries
+        from bundler.bundle.layer import EXEC_WRAPPER, runtime_entries
 
         layer_files.append(("runtime", runtime_entries()))
         if target.managed:

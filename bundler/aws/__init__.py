@@ -1,0 +1,1 @@
+"""Shipping to AWS: publish, the SAM template, and compare measured on Lambda itself."""

@@ -1,0 +1,151 @@
+"""`bundle.json`, the manifest of a bundle directory, and the loader's path files.
+
+A bundle directory holds `function.zip`, the layer zips in Lambda's order and
+`bundle.json`. Inside Lambda, each artifact also carries the sys.path entries it needs,
+so the runtime needs no configuration: a layer writes `lambundle/paths/<name>.json`
+(relative to /opt), the function writes `.lambundle/paths.json` (relative to
+LAMBDA_TASK_ROOT). See docs/layout.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from bundler import __version__
+from bundler.core.errors import BundleError
+from bundler.core.target import Target
+
+MANIFEST_NAME = "bundle.json"
+SCHEMA = 1
+FUNCTION_PATHS = ".lambundle/paths.json"
+LAYER_PATHS_DIR = "lambundle/paths"
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """One zip of the bundle: the function, or a layer (in the order Lambda merges them)."""
+
+    name: str
+    file: str
+    sha256: str
+    size: int
+    unzipped_size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    strategy: str
+    target: Target
+    handler: str
+    function: Artifact
+    layers: tuple[Artifact, ...] = ()
+    sys_path: tuple[str, ...] = ()
+    environment: dict[str, str] = dataclasses.field(default_factory=dict)
+    lock_sha256: str | None = None
+    distributions: tuple[tuple[str, str], ...] = ()
+    bytecode: dict[str, str] = dataclasses.field(default_factory=lambda: {"mode": "none"})
+    tool_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "lambundle", "version": self.tool_version},
+            "strategy": self.strategy,
+            "target": {
+                "python": self.target.python,
+                "arch": self.target.arch,
+                "runtime": self.target.runtime,
+                "glibc": "{}.{}".format(*self.target.glibc),
+            },
+            "handler": self.handler,
+            "function": dataclasses.asdict(self.function),
+            "layers": [dataclasses.asdict(layer) for layer in self.layers],
+            "sys_path": list(self.sys_path),
+            "environment": dict(sorted(self.environment.items())),
+            "lock_sha256": self.lock_sha256,
+            "distributions": [{"name": n, "version": v} for n, v in self.distributions],
+            "bytecode": self.bytecode,
+        }
+
+
+def describe_artifact(name: str, path: Path, unzipped_size: int) -> Artifact:
+    data = path.read_bytes()
+    return Artifact(
+        name=name,
+        file=path.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        unzipped_size=unzipped_size,
+    )
+
+
+def write(bundle_dir: Path, manifest: Manifest) -> None:
+    text = json.dumps(manifest.to_json(), indent=2, sort_keys=False) + "\n"
+    (bundle_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
+
+
+def load(bundle_dir: Path) -> Manifest:
+    """Read and validate `bundle_dir/bundle.json`; every artifact it names must exist."""
+    path = bundle_dir / MANIFEST_NAME
+    if not bundle_dir.is_dir():
+        msg = f"{bundle_dir} is not a bundle directory; build one with `lambundle bundle SRC`."
+        raise BundleError(msg)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"{bundle_dir} has no {MANIFEST_NAME}; build it with `lambundle bundle SRC`."
+        raise BundleError(msg) from None
+    except (OSError, ValueError) as exc:
+        msg = f"{path} is not valid JSON ({exc}); rebuild the bundle."
+        raise BundleError(msg) from None
+    try:
+        manifest = _from_json(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        msg = f"{path} is malformed ({type(exc).__name__}: {exc}); rebuild the bundle."
+        raise BundleError(msg) from None
+    for artifact in (manifest.function, *manifest.layers):
+        if not (bundle_dir / artifact.file).is_file():
+            msg = (
+                f"{bundle_dir} is missing {artifact.file}, which {MANIFEST_NAME} lists; "
+                "rebuild the bundle."
+            )
+            raise BundleError(msg)
+    return manifest
+
+
+def _artifact(raw: dict[str, Any]) -> Artifact:
+    return Artifact(
+        name=str(raw["name"]),
+        file=str(raw["file"]),
+        sha256=str(raw["sha256"]),
+        size=int(raw["size"]),
+        unzipped_size=int(raw["unzipped_size"]),
+    )
+
+
+def _from_json(raw: dict[str, Any]) -> Manifest:
+    if raw.get("schema") != SCHEMA:
+        msg = f"unsupported schema {raw.get('schema')!r} (this lambundle reads {SCHEMA})"
+        raise ValueError(msg)
+    target = raw["target"]
+    for art in (raw["function"], *raw["layers"]):
+        if Path(art["file"]).name != art["file"]:
+            msg = f"artifact file {art['file']!r} must be a plain file name"
+            raise ValueError(msg)
+    return Manifest(
+        strategy=str(raw["strategy"]),
+        target=Target(target["python"], target["arch"], target["runtime"]),
+        handler=str(raw["handler"]),
+        function=_artifact(raw["function"]),
+        layers=tuple(_artifact(layer) for layer in raw["layers"]),
+        sys_path=tuple(str(p) for p in raw.get("sys_path", ())),
+        environment={str(k): str(v) for k, v in raw.get("environment", {}).items()},
+        lock_sha256=raw.get("lock_sha256"),
+        distributions=tuple((d["name"], d["version"]) for d in raw.get("distributions", ())),
+        bytecode=dict(raw.get("bytecode", {"mode": "none"})),
+        tool_version=str(raw["tool"]["version"]),
+    )

@@ -1,0 +1,1 @@
+"""What every subsystem shares: errors, progress reports, the target, the cache, interpreters."""

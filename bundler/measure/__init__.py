@@ -1,0 +1,3 @@
+"""compare: every strategy and the baseline bundled, started cold and warm in the sandbox,
+reported as table, JSON and plot.
+"""

@@ -1,0 +1,116 @@
+"""An SVG picture of cold-start distributions, one row per variant.
+
+Hand-written SVG keeps lambundle free of a plotting dependency; the picture is meant to be
+pasted into a design review: every sample as a dot, the interquartile box, the median
+with its value and its ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+from bundler.measure.stats import percentile, ratio
+
+_PALETTE = ("#2b6cb0", "#2f855a", "#b7791f", "#9b2c2c", "#6b46c1", "#2c7a7b", "#97266d")
+_ROW = 56
+_LEFT = 150
+_RIGHT = 190
+_TOP = 58
+_WIDTH = 900
+
+
+def _nice_step(span: float) -> float:
+    raw = span / 6 if span > 0 else 1
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return float(factor * magnitude)
+    return float(10 * magnitude)
+
+
+def cold_start_svg(
+    rows: Sequence[tuple[str, Sequence[float]]],
+    *,
+    baseline: str | None = None,
+    title: str = "Cold start (spawn to first response), ms",
+    subtitle: str = "",
+) -> str:
+    """SVG text for `rows` of (variant name, cold-start samples in ms)."""
+    all_values = [v for _, samples in rows for v in samples]
+    top = max(all_values) if all_values else 1.0
+    step = _nice_step(top)
+    axis_max = step * math.ceil(top * 1.05 / step) if top > 0 else 1.0
+    plot_w = _WIDTH - _LEFT - _RIGHT
+    height = _TOP + _ROW * len(rows) + 50
+
+    def x(value: float) -> float:
+        return _LEFT + plot_w * value / axis_max
+
+    base_samples = dict(rows).get(baseline) if baseline else None
+    base_median = percentile(base_samples, 50) if base_samples else math.nan
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_WIDTH} {height}" font-family="Helvetica, Arial, sans-serif">',
+        f'<rect width="{_WIDTH}" height="{height}" fill="white"/>',
+        f'<text x="{_LEFT}" y="24" font-size="16" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{_LEFT}" y="42" font-size="11" fill="#555">{escape(subtitle)}</text>',
+    ]
+    tick = 0.0
+    axis_y = _TOP + _ROW * len(rows)
+    while tick <= axis_max + 1e-9:
+        tx = x(tick)
+        out.append(
+            f'<line x1="{tx:.1f}" y1="{_TOP - 6}" x2="{tx:.1f}" y2="{axis_y}" stroke="#e2e8f0"/>'
+        )
+        out.append(
+            f'<text x="{tx:.1f}" y="{axis_y + 16}" font-size="11" text-anchor="middle" '
+            f'fill="#444">{tick:g}</text>'
+        )
+        tick += step
+    out.append(
+        f'<text x="{_LEFT + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="12" '
+        f'text-anchor="middle" fill="#444">milliseconds</text>'
+    )
+    for index, (name, samples) in enumerate(rows):
+        color = _PALETTE[index % len(_PALETTE)]
+        mid = _TOP + _ROW * index + _ROW / 2
+        out.append(
+            f'<text x="{_LEFT - 10}" y="{mid + 4:.1f}" font-size="13" text-anchor="end">'
+            f"{escape(name)}</text>"
+        )
+        if not samples:
+            out.append(
+                f'<text x="{_LEFT + 4}" y="{mid + 4:.1f}" font-size="12" fill="#999">'
+                "no samples</text>"
+            )
+            continue
+        q1, med, q3 = (percentile(samples, q) for q in (25, 50, 75))
+        out.append(
+            f'<rect x="{x(q1):.1f}" y="{mid - 12:.1f}" width="{max(x(q3) - x(q1), 1):.1f}" '
+            f'height="24" fill="{color}" fill-opacity="0.15" stroke="{color}"/>'
+        )
+        for k, value in enumerate(samples):
+            # Deterministic vertical spread so equal values stay visible; no randomness.
+            jitter = ((k * 7) % 11 - 5) * 1.8
+            out.append(
+                f'<circle cx="{x(value):.1f}" cy="{mid + jitter:.1f}" r="3" '
+                f'fill="{color}" fill-opacity="0.7"/>'
+            )
+        out.append(
+            f'<line x1="{x(med):.1f}" y1="{mid - 15:.1f}" x2="{x(med):.1f}" y2="{mid + 15:.1f}" '
+            f'stroke="{color}" stroke-width="3"/>'
+        )
+        out.append(
+            f'<text x="{_WIDTH - _RIGHT + 10}" y="{mid - 2:.1f}" font-size="12" '
+            f'fill="{color}">median {med:.0f} ms</text>'
+        )
+        r = ratio(med, base_median)
+        if not math.isnan(r) and name != baseline:
+            out.append(
+                f'<text x="{_WIDTH - _RIGHT + 10}" y="{mid + 13:.1f}" font-size="11" '
+                f'fill="{color}">{r:.2f}x baseline</text>'
+            )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

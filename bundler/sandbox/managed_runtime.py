@@ -1,0 +1,189 @@
+"""AWS's managed Python runtime (`python3.X`), emulated for the sandbox.
+
+Lambda's python3.X runtimes start `/var/runtime/bootstrap`, a shell script that exports
+`AWS_EXECUTION_ENV`, honours `AWS_LAMBDA_EXEC_WRAPPER`, and runs `/var/runtime/bootstrap.py`
+with `/var/lang/bin/python3.X`; that script sets up sys.path and hands over to
+awslambdaric (reference §2.2, §2.4). Here awslambdaric comes from the package index,
+installed once per Python version and architecture into a cache directory that the
+sandbox mounts at /var/runtime; the two start files are lambundle's own, written from
+that description.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bundler.core.cache import default_root
+from bundler.core.errors import SandboxError, output_tail
+from bundler.core.target import Target
+
+AWSLAMBDARIC_VERSION = "4.2.2"
+# awslambdaric and its dependencies, pinned with every file's sha256 (all Pythons and
+# architectures): the sandbox installs AWS's client as every other install here, verified.
+REQUIREMENTS = Path(__file__).with_name("managed-requirements.txt")
+_COMPLETE = ".lambundle-complete"
+
+
+def cache_root() -> Path:
+    """Under lambundle's one cache root, so LAMBUNDLE_CACHE_DIR moves this too."""
+    return default_root() / "managed"
+
+
+def start_script(python: str, bootstrap_py: str, minor: str) -> str:
+    """AWS's `/var/runtime/bootstrap`, with the same messages and exit codes (127, 126)."""
+    py, script = shlex.quote(python), shlex.quote(bootstrap_py)
+    return f"""#!/bin/bash
+# lambundle's stand-in for AWS's /var/runtime/bootstrap of the python{minor} runtime.
+# https://docs.aws.amazon.com/lambda/latest/dg/runtimes-modify.html
+export AWS_EXECUTION_ENV=AWS_Lambda_python{minor}
+if [ -z "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
+  exec {py} {script}
+fi
+wrapper="$AWS_LAMBDA_EXEC_WRAPPER"
+if [ ! -f "$wrapper" ]; then
+  echo "$wrapper: does not exist"
+  exit 127
+fi
+if [ ! -x "$wrapper" ]; then
+  echo "$wrapper: is not an executable"
+  exit 126
+fi
+exec -- "$wrapper" {py} {script}
+"""
+
+
+def bootstrap_py(opt_root: str, packages: str | None) -> str:
+    """AWS's `/var/runtime/bootstrap.py`: sys.path in Lambda's order, then awslambdaric.
+
+    `packages` is where awslambdaric lives when it is not next to this script (the
+    unsandboxed sandbox); inside the sandbox it is /var/runtime, the script's own dir.
+    """
+    return f'''"""lambundle's stand-in for AWS's /var/runtime/bootstrap.py (python3.X runtimes)."""
+
+import os
+import site
+import sys
+
+OPT = {opt_root!r}
+PACKAGES = {packages!r}
+
+
+def main():
+    if PACKAGES:
+        sys.path.insert(0, PACKAGES)
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    version = "%d.%d" % sys.version_info[:2]
+    opt_site = OPT + "/python/lib/python" + version + "/site-packages"
+    opt_python = OPT + "/python"
+    pythonpath_set = "PYTHONPATH" in os.environ
+    # Final order: task root, the layer site dirs, then (3.11+) the runtime's own
+    # site-packages, in front of /var/runtime.
+    if not pythonpath_set:
+        if sys.version_info >= (3, 11):
+            lang_site = os.path.join(sys.base_prefix, "lib", "python" + version, "site-packages")
+            sys.path.insert(0, lang_site)
+        sys.path.insert(0, opt_python)
+        sys.path.insert(0, opt_site)
+    sys.path.insert(0, task_root)
+    site.addsitedir(task_root)
+    if not pythonpath_set:
+        site.addsitedir(opt_site)
+        site.addsitedir(opt_python)
+        os.environ["PYTHONPATH"] = os.environ["LAMBDA_RUNTIME_DIR"]
+    from awslambdaric import __main__ as awslambdaric_main
+
+    awslambdaric_main.main([task_root, os.environ["_HANDLER"]])
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def write_start_files(dest: Path, *, python: str, opt_root: str, packages: str | None,
+                      minor: str) -> Path:
+    """Write `bootstrap` (0755) and `bootstrap.py` into `dest`; return the bootstrap."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "bootstrap.py").write_text(bootstrap_py(opt_root, packages), encoding="utf-8")
+    script = dest / "bootstrap"
+    script.write_text(start_script(python, str(dest / "bootstrap.py") if packages else
+                                   "/var/runtime/bootstrap.py", minor), encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+def runtime_dir(target: Target, *, compile_with: Path | None = None,
+                cache: Path | None = None) -> Path:
+    """The directory to mount at /var/runtime for `target`, installed on first use.
+
+    awslambdaric is installed from the package index for the target's Python version and
+    architecture (binary wheels only: it is a C++ extension), every file checked against
+    the hashes of `REQUIREMENTS`, then compiled with the
+    target's interpreter when one is given, because /var/runtime is read-only and
+    awslambdaric would otherwise be recompiled on every cold start.
+    """
+    root = cache or cache_root()
+    # Keyed by the pins too: new pins (or an install from before they were hashed) are
+    # never taken for the current ones.
+    pins = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
+    dest = root / f"{target.python}-{target.arch}-{pins}"
+    if (dest / _COMPLETE).is_file():
+        return dest
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{dest.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--target", str(tmp),
+        "--platform", f"manylinux2014_{target.machine}",
+        "--python-version", target.python, "--implementation", "cp",
+        "--only-binary=:all:", "--no-deps", "--require-hashes", "-r", str(REQUIREMENTS),
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        msg = f"Could not run pip to install awslambdaric for the managed runtime: {exc}."
+        raise SandboxError(msg) from None
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tail = output_tail(proc, 5)
+        if "DO NOT MATCH THE HASHES" in proc.stderr.upper():
+            fix = (
+                f"The index served files whose sha256 is not pinned in {REQUIREMENTS}, so "
+                "they were refused; check which index pip uses (PIP_INDEX_URL, a mirror)."
+            )
+        else:
+            fix = (
+                f"It is downloaded from the package index once and cached in {root}; "
+                "check the network or pip's index settings."
+            )
+        msg = (
+            f"Could not install awslambdaric {AWSLAMBDARIC_VERSION} for python{target.python} "
+            f"({target.arch}) to emulate the managed runtime:\n{tail}\n{fix}"
+        )
+        raise SandboxError(msg)
+    if compile_with is not None:
+        subprocess.run(
+            # -d: tracebacks name the files where Lambda has them.
+            [str(compile_with), "-m", "compileall", "-q", "-d", "/var/runtime", str(tmp)],
+            capture_output=True, check=False,
+        )
+    write_start_files(
+        tmp, python=f"/var/lang/bin/python{target.python}", opt_root="/opt", packages=None,
+        minor=target.python,
+    )
+    (tmp / _COMPLETE).write_text(AWSLAMBDARIC_VERSION + "\n", encoding="utf-8")
+    try:
+        tmp.rename(dest)
+    except OSError:
+        # Another process finished the same install first; theirs is as good as ours.
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (dest / _COMPLETE).is_file():
+            raise
+    return dest

@@ -1,0 +1,533 @@
+"""Wheels for the target, not the host: tag selection, hash-checked downloads, safe installs.
+
+Lambda runs CPython X.Y on Linux x86_64 or aarch64 with a fixed glibc (2.26 on Amazon
+Linux 2, 2.34 on Amazon Linux 2023). A wheel fits when one of its tags is in
+`supported_tags(target)`: cpXY/abi3/none ABIs, and `manylinux_2_N_<arch>` platforms with
+N up to the glibc ceiling, compared numerically (PEP 600), plus the legacy aliases
+manylinux1 (2_5), manylinux2010 (2_12) and manylinux2014 (2_17). musllinux and plain
+`linux_*` wheels never fit: Lambda is glibc-based, and `linux_*` promises nothing.
+
+Downloads go through `pip download --require-hashes`, so the platform-specific download is
+checked against the lock's hashes by pip, and once more by us before a wheel enters the
+cache. Wheels are cached by sha256; a cached wheel whose bytes no longer match its hash
+(tampered or corrupted) is reported, dropped and downloaded again.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+
+from bundler.bundle.archive import MappedZip, check_member_name, make_dirs, write_file
+from bundler.core.cache import Cache, file_sha256
+from bundler.core.errors import BundleError, WheelError
+from bundler.core.progress import Report
+from bundler.core.target import Target
+from bundler.sources.lock import Lock, Pin
+
+# The oldest glibc a manylinux wheel can target per machine: manylinux1 is glibc 2.5 and
+# exists for x86_64 only; aarch64 wheels start at manylinux2014 (glibc 2.17).
+_MIN_GLIBC_MINOR = {"x86_64": 5, "aarch64": 17}
+_LEGACY = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """One installed distribution: where it came from and how many bytes it installed."""
+
+    name: str
+    version: str
+    wheel: str  # the wheel's file name, which carries its tags
+    size: int  # installed bytes
+
+
+# -- tag selection (pure) -----------------------------------------------------------------
+
+
+def platform_tags(target: Target) -> list[str]:
+    """Platform tags a wheel may carry for `target`, best (newest glibc) first."""
+    machine = target.machine
+    major, ceiling = target.glibc
+    out: list[str] = []
+    for minor in range(ceiling, _MIN_GLIBC_MINOR[machine] - 1, -1):
+        out.append(f"manylinux_{major}_{minor}_{machine}")
+        for legacy, legacy_minor in _LEGACY.items():
+            if legacy_minor == minor and (machine == "x86_64" or legacy == "manylinux2014"):
+                out.append(f"{legacy}_{machine}")
+    return out
+
+
+def supported_tags(target: Target) -> list[Tag]:
+    """Every wheel tag that installs on `target`, in pip's order of preference."""
+    version = tuple(int(p) for p in target.python.split("."))
+    platforms = platform_tags(target)
+    tags = list(cpython_tags(version, abis=[target.cp_tag], platforms=platforms))
+    tags += list(compatible_tags(version, interpreter=target.cp_tag, platforms=platforms))
+    return list(dict.fromkeys(tags))
+
+
+def wheel_rank(filename: str, target: Target) -> int | None:
+    """Position of the wheel's best tag in `supported_tags` (lower is better); None: unfit."""
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return None
+    ranks = _rank_table(target)
+    found = [ranks[t] for t in tags if t in ranks]
+    return min(found) if found else None
+
+
+_RANKS: dict[Target, dict[Tag, int]] = {}
+
+
+def _rank_table(target: Target) -> dict[Tag, int]:
+    if target not in _RANKS:
+        _RANKS[target] = {tag: i for i, tag in enumerate(supported_tags(target))}
+    return _RANKS[target]
+
+
+def best_wheel(filenames: Iterable[str], target: Target) -> str | None:
+    """The most specific wheel among `filenames` for `target`, or None if none fits."""
+    ranked = [(r, f) for f in filenames if (r := wheel_rank(f, target)) is not None]
+    return min(ranked)[1] if ranked else None
+
+
+def describe(target: Target) -> str:
+    major, minor = target.glibc
+    return f"CPython {target.python} on Linux {target.machine} (glibc <= {major}.{minor})"
+
+
+class NoWheelError(WheelError):
+    """No wheel of a pinned distribution fits the target; `name` says which (for --docker)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = canonicalize_name(name)
+
+
+def no_wheel_message(name: str, version: str | None, target: Target) -> str:
+    pinned = f"{name}=={version}" if version else name
+    return (
+        f"No wheel of {pinned} fits {describe(target)}. lambundle installs binary wheels "
+        f"only, so either build it in Lambda's build image with --docker, or pin an older "
+        f"version of {name} that publishes a manylinux wheel for {target.machine}."
+    )
+
+
+# -- downloads ----------------------------------------------------------------------------
+
+
+def fetch(
+    pins: Iterable[Pin],
+    target: Target,
+    *,
+    cache: Cache,
+    report: Report | None = None,
+) -> dict[str, Path]:
+    """The cached wheel file for each pin (by canonical name), downloading what is missing.
+
+    The wheel chosen for (pin, target) is remembered in the cache ("picks"), so the same
+    lock always installs the same files on this machine, even offline.
+    """
+    say = report or (lambda _msg: None)
+    found: dict[str, Path] = {}
+    missing: list[Pin] = []
+    for pin in pins:
+        path = _cached_pick(pin, target, cache, say)
+        if path is None:
+            missing.append(pin)
+        else:
+            found[canonicalize_name(pin.name)] = path
+    if missing:
+        say(f"Downloading {len(missing)} wheel(s) for {describe(target)}")
+        found.update(_download(missing, target, cache))
+    return found
+
+
+def _pick_key(pin: Pin, target: Target) -> str:
+    major, minor = target.glibc
+    return Cache.key(
+        "pick-v1", canonicalize_name(pin.name), pin.version, target.python, target.arch,
+        f"{major}.{minor}",
+    )  # fmt: skip
+
+
+def _cached_pick(pin: Pin, target: Target, cache: Cache, say: Report) -> Path | None:
+    pick_dir = cache.dir("picks", _pick_key(pin, target))
+    if pick_dir is None:
+        return None
+    try:
+        pick = json.loads((pick_dir / "pick.json").read_text())
+        sha, filename = str(pick["sha256"]), str(pick["filename"])
+    except (OSError, ValueError, KeyError, TypeError):
+        cache.remove("picks", _pick_key(pin, target))
+        return None
+    if f"sha256:{sha}" not in pin.hashes:
+        return None  # this lock allows other files (another index, a re-upload)
+    entry = cache.dir("wheels", sha)
+    path = entry / filename if entry is not None else None
+    if path is None or not path.is_file():
+        return None
+    if file_sha256(path) != sha:
+        say(
+            f"Cached wheel {filename} does not match its sha256 (tampered or corrupted); "
+            "removing it and downloading it again"
+        )
+        cache.remove("wheels", sha)
+        return None
+    return path
+
+
+def _download(pins: list[Pin], target: Target, cache: Cache) -> dict[str, Path]:
+    by_name: dict[str, Pin] = {canonicalize_name(p.name): p for p in pins}
+    lines = [f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes) for p in pins]
+    with tempfile.TemporaryDirectory(prefix="lambundle-dl-") as tmp:
+        reqs = Path(tmp, "requirements.txt")
+        reqs.write_text("\n".join(lines) + "\n")
+        dest = Path(tmp, "wheels")
+        command = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--require-hashes", "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", target.python, "--abi", target.cp_tag,
+            "--dest", str(dest), "-r", str(reqs),
+        ]  # fmt: skip
+        for tag in platform_tags(target):
+            command += ["--platform", tag]
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise _download_error(proc.stderr, by_name, target, command)
+        out: dict[str, Path] = {}
+        for wheel in sorted(dest.glob("*.whl")):
+            name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+            pin = by_name.get(name)
+            if pin is None:
+                continue
+            out[name] = _store(wheel, pin, target, cache)
+    absent = sorted(set(by_name) - set(out))
+    if absent:
+        pin = by_name[absent[0]]
+        raise NoWheelError(pin.name, no_wheel_message(pin.name, pin.version, target))
+    return out
+
+
+def _store(wheel: Path, pin: Pin, target: Target, cache: Cache) -> Path:
+    """Verify a downloaded wheel against the pin and the target, then cache it by sha256."""
+    sha = file_sha256(wheel)
+    if f"sha256:{sha}" not in pin.hashes:
+        msg = (
+            f"Downloaded {wheel.name} has sha256 {sha}, which is not among the lock's hashes "
+            f"for {pin.name}=={pin.version}; the index served different bytes. "
+            "Re-create the lock with 'lambundle lock --refresh' if the release was replaced."
+        )
+        raise WheelError(msg)
+    if wheel_rank(wheel.name, target) is None:
+        raise NoWheelError(pin.name, no_wheel_message(pin.name, pin.version, target))
+
+    def put(tmp: Path) -> None:
+        (tmp / wheel.name).write_bytes(wheel.read_bytes())
+
+    entry = cache.dir("wheels", sha) or cache.put_dir("wheels", sha, put)
+
+    def put_pick(tmp: Path) -> None:
+        (tmp / "pick.json").write_text(json.dumps({"sha256": sha, "filename": wheel.name}))
+
+    key = _pick_key(pin, target)
+    cache.remove("picks", key)  # a pick from another lock's hash set is replaced
+    cache.put_dir("picks", key, put_pick)
+    return entry / wheel.name
+
+
+def _download_error(
+    stderr: str, pins: dict[str, Pin], target: Target, command: list[str]
+) -> WheelError:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    text = stderr.lower()
+    if "do not match the hashes" in text or ("hash" in text and "mismatch" in text):
+        detail = "\n".join(lines[-12:])
+        return WheelError(
+            "A downloaded wheel does not match the lock's hashes, so it was refused:\n"
+            f"{detail}\nThe index served different bytes than when the lock was made; "
+            "re-create the lock with 'lambundle lock --refresh' if that is expected."
+        )
+    for line in lines:
+        low = line.lower()
+        if "no matching distribution found for" in low:
+            requirement = line.rsplit(" for ", 1)[-1].strip()
+            name = canonicalize_name(requirement.split("=")[0].strip())
+            pin = pins.get(name)
+            if pin is not None:
+                return NoWheelError(
+                    pin.name,
+                    no_wheel_message(pin.name, pin.version, target)
+                    + " If the lock was made against another index (uv reads its own "
+                    "configuration), point pip at it too, e.g. with PIP_INDEX_URL.",
+                )
+    detail = "\n".join(lines[-12:])
+    return WheelError(f"pip download failed:\n{detail}\n(command: {shlex.join(command)})")
+
+
+# -- installing ---------------------------------------------------------------------------
+
+
+def install(
+    lock: Lock,
+    target: Target,
+    dest: Path,
+    *,
+    cache: Cache,
+    local_wheels: Iterable[Path] = (),
+    report: Report | None = None,
+) -> list[Distribution]:
+    """Install every pin of `lock` (and `local_wheels`) for `target` into `dest`.
+
+    `dest` becomes a site-packages tree: pure and platform files at its top, dist-info
+    (with RECORD) kept so `importlib.metadata` works. Returns the distributions, sorted.
+    """
+    say = report or (lambda _msg: None)
+    wheels = fetch(lock.pins, target, cache=cache, report=report)
+    dest.mkdir(parents=True, exist_ok=True)
+    ordered = []
+    for pin in sorted(lock.pins, key=lambda p: canonicalize_name(p.name)):
+        wheel = wheels[canonicalize_name(pin.name)]
+        say(f"Installing {pin.name} {pin.version} ({wheel.name})")
+        ordered.append(wheel)
+    out = install_wheels(ordered, dest, cache=cache)
+    for wheel in local_wheels:
+        if wheel_rank(wheel.name, target) is None:
+            msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
+            raise WheelError(msg)
+        say(f"Installing {wheel.name} (the function's own package)")
+        out.append(install_wheel(Path(wheel), dest))
+    return sorted(out, key=lambda d: canonicalize_name(d.name))
+
+
+def install_wheels(
+    wheels: Sequence[Path], dest: Path, cache: Cache | None = None
+) -> list[Distribution]:
+    """`install_wheel` for each wheel, in order (a later wheel's file replaces an earlier's).
+
+    With a `cache`, each wheel is unpacked once, into its own entry keyed by its sha256,
+    and `dest` is made of hard links to those files: a lock that changes one pin unpacks
+    only that wheel. Without one, the wheels are unpacked into `dest`: at once on every
+    CPU when no two write the same path (then order cannot matter), else one by one.
+    """
+    if cache is not None:
+        workers = min(len(wheels), os.cpu_count() or 1) or 1
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            trees = list(pool.map(lambda wheel: _installed(wheel, cache), wheels))
+        dest.mkdir(parents=True, exist_ok=True)
+        for (tree, _), wheel in zip(trees, wheels, strict=True):
+            _link_tree(tree, dest, wheel.name)
+        return [dist for _, dist in trees]
+    if len(wheels) > 1 and not _overlapping(wheels):
+        workers = min(len(wheels), os.cpu_count() or 1)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda wheel: install_wheel(wheel, dest), wheels))
+    return [install_wheel(wheel, dest) for wheel in wheels]
+
+
+# Bump when what `install_wheel` writes for a wheel changes.
+_INSTALLED_VERSION = "installed-v1"
+
+
+def _installed(wheel: Path, cache: Cache) -> tuple[Path, Distribution]:
+    """The cache's tree of `wheel` unpacked alone (made on first use), and its distribution."""
+    key = Cache.key(_INSTALLED_VERSION, wheel.name, file_sha256(wheel))
+    for _ in range(2):
+        entry = cache.dir("installed", key)
+        if entry is None:
+
+            def build(tmp: Path) -> None:
+                dist = install_wheel(wheel, tmp / "site")
+                (tmp / "dist.json").write_text(json.dumps(dataclasses.asdict(dist)))
+
+            entry = cache.put_dir("installed", key, build)
+        try:
+            dist = Distribution(**json.loads((entry / "dist.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            cache.remove("installed", key)  # damaged: unpack it again
+            continue
+        return entry / "site", dist
+    msg = f"The cache entry of {wheel.name} is damaged; delete {cache.root} and try again."
+    raise WheelError(msg)
+
+
+def _link_tree(tree: Path, dest: Path, wheel: str) -> None:
+    """Put every file of `tree` into `dest` as a hard link (a copy where links are not
+    allowed); a file already there is replaced, as unpacking the wheel over it would."""
+    for root, dirs, files in os.walk(tree):
+        rel = os.path.relpath(root, tree)
+        here = dest if rel == "." else dest / rel
+        for name in dirs:
+            try:
+                (here / name).mkdir(exist_ok=True)
+            except FileExistsError:  # exist_ok covers directories only
+                msg = (
+                    f"Wheel {wheel} installs the directory {(here / name).relative_to(dest)} "
+                    "where an earlier wheel installed a file; the two cannot be installed "
+                    "together."
+                )
+                raise WheelError(msg) from None
+        for name in files:
+            src, dst = Path(root, name), here / name
+            try:
+                _link_or_copy(src, dst)
+            except FileExistsError:
+                if dst.is_dir():
+                    msg = (
+                        f"Wheel {wheel} installs the file {dst.relative_to(dest)} where an "
+                        "earlier wheel installed a directory; the two cannot be installed "
+                        "together."
+                    )
+                    raise WheelError(msg) from None
+                dst.unlink()
+                _link_or_copy(src, dst)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(src, dst)
+
+
+def _overlapping(wheels: Sequence[Path]) -> bool:
+    """True if two wheels would write the same file (or a file where another has a dir)."""
+    files: set[str] = set()
+    dirs: set[str] = set()
+    for wheel in wheels:
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                plan = _plan_members(zf.infolist(), wheel.name)
+        except (OSError, zipfile.BadZipFile, WheelError):
+            return True  # install_wheel reports it, one wheel at a time
+        names = {name for _, name in plan if name is not None}
+        parents = {str(parent) for name in names for parent in PurePosixPath(name).parents}
+        if names & (files | dirs) or parents & files:
+            return True
+        files |= names
+        dirs |= parents
+    return False
+
+
+def install_wheel(wheel: Path, dest: Path) -> Distribution:
+    """Unpack one wheel into the site-packages tree `dest`, refusing unsafe members.
+
+    `<name>.data/purelib` and `platlib` land in `dest` (as pip puts them in site-packages);
+    `scripts`, `headers` and `data` are dropped, since Lambda has no prefix to put them in.
+    Every member is checked before anything is written.
+    """
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+    except InvalidWheelFilename as exc:
+        msg = f"{wheel.name} is not a valid wheel file name ({exc})."
+        raise WheelError(msg) from None
+    try:
+        zf = MappedZip(wheel, remedy="delete it and try again")
+    except BundleError as exc:
+        msg = f"{wheel} is not a readable wheel: {exc}"
+        raise WheelError(msg) from None
+    with zf:
+        plan = _plan_members(zf.infos, wheel.name)
+        dist_info = _dist_info_dir(plan, wheel.name)
+        make_dirs(dest, [name.rpartition("/")[0] for _, name in plan if name is not None])
+        size = 0
+        for info, target_name in plan:
+            if target_name is None:
+                continue
+            executable = bool((info.external_attr >> 16) & 0o111)
+            write_file(dest / target_name, zf.read(info), executable)
+            size += info.file_size
+    if any(target_name != info.filename for info, target_name in plan):
+        size += _rewrite_record(dest / dist_info / "RECORD", plan)
+    return Distribution(name=str(name), version=str(version), wheel=wheel.name, size=size)
+
+
+def _plan_members(
+    infos: list[zipfile.ZipInfo], wheel: str
+) -> list[tuple[zipfile.ZipInfo, str | None]]:
+    """Each file member with its destination relative to site-packages (None: dropped)."""
+    plan: list[tuple[zipfile.ZipInfo, str | None]] = []
+    for info in infos:
+        try:
+            check_member_name(info.filename)
+        except WheelError:
+            msg = (
+                f"Refusing wheel {wheel}: member {info.filename!r} is an absolute path or "
+                "escapes with '..'. The wheel is unsafe; do not install it."
+            )
+            raise WheelError(msg) from None
+        if stat.S_ISLNK(info.external_attr >> 16):
+            msg = f"Refusing wheel {wheel}: member {info.filename!r} is a symlink."
+            raise WheelError(msg)
+        if info.is_dir():
+            continue
+        parts = PurePosixPath(info.filename).parts
+        if parts[0].endswith(".data") and len(parts) > 2:
+            scheme = parts[1]
+            dest = "/".join(parts[2:]) if scheme in ("purelib", "platlib") else None
+            plan.append((info, dest))
+        else:
+            plan.append((info, info.filename))
+    return plan
+
+
+def _dist_info_dir(plan: list[tuple[zipfile.ZipInfo, str | None]], wheel: str) -> str:
+    dirs = {
+        PurePosixPath(info.filename).parts[0]
+        for info, _ in plan
+        if PurePosixPath(info.filename).parts[0].endswith(".dist-info")
+    }
+    if len(dirs) != 1:
+        msg = f"Wheel {wheel} has {len(dirs)} .dist-info directories; expected exactly one."
+        raise WheelError(msg)
+    return dirs.pop()
+
+
+def _rewrite_record(record: Path, plan: list[tuple[zipfile.ZipInfo, str | None]]) -> int:
+    """Point RECORD at where `.data` files were installed; return the size change."""
+    moved = {info.filename: target for info, target in plan}
+    old = record.read_bytes()
+    rows = []
+    for row in csv.reader(io.StringIO(old.decode("utf-8"))):
+        if not row:
+            continue
+        where = moved.get(row[0], row[0])
+        if where is None:
+            continue
+        rows.append([where, *row[1:]])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    new = buffer.getvalue().encode("utf-8")
+    record.write_bytes(new)
+    return len(new) - len(old)
+
+
+def record_digest(data: bytes) -> str:
+    """A RECORD hash field for `data` (urlsafe base64 sha256, unpadded; PEP 376/427)."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode()

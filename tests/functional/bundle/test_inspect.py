@@ -1,0 +1,115 @@
+"""`lambundle inspect`: sizes against limits, largest distributions, the loader's sys.path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import strategies
+from bundler.build import pipeline as build
+from bundler.build.bytecode import Bytecode
+from bundler.bundle import limits
+from bundler.bundle.archive import ZipEntry
+from bundler.bundle.inspect import inspect
+from bundler.cli import cli, main
+from bundler.core.cache import Cache
+from bundler.core.target import Target
+from strategies.base import Dist, PlanInputs
+
+RECORD = "big-1.0.dist-info/RECORD"
+
+
+def make_bundle(tmp_path: Path, strategy: str, runtime: str = "") -> Path:
+    """A bundle with two fake distributions, one module and one package."""
+    deps = (
+        ZipEntry("big/__init__.py", data=b"x" * 5000),
+        ZipEntry("big/__pycache__/__init__.cpython-312.pyc", data=b"y" * 1000),
+        ZipEntry(RECORD, data=b"big/__init__.py,sha256=a,5000\nbig-1.0.dist-info/RECORD,,\n"),
+        ZipEntry("small.py", data=b"z" * 10),
+        ZipEntry("small-2.0.dist-info/RECORD", data=b"small.py,sha256=b,10\n"),
+    )
+    plan = strategies.get(strategy).plan(
+        PlanInputs(
+            target=Target("3.12", "x86_64", runtime),
+            handler="app.handler",
+            code=(ZipEntry("app.py", data=b"import big\n"),),
+            deps=deps,
+            runtime=(ZipEntry("bootstrap", data=b"#!/bin/sh\n", executable=True),),
+            lock_text="big==1.0\nsmall==2.0\n",
+            lock_sha256="a" * 64,
+            distributions=(Dist("big", "1.0", 6000), Dist("small", "2.0", 10)),
+        )
+    )
+    out = tmp_path / strategy
+    build.execute(plan, out, cache=Cache(tmp_path / "cache"), bytecode=Bytecode("none"))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("strategy", "sys_path"),
+    [
+        ("fat-layer", ["/var/task", "/opt/python/lib/python3.12/site-packages"]),
+        ("vendored", ["/var/task", "/var/task/vendor"]),
+        ("pinned", ["/var/task", "/opt/python/lib/python3.12/site-packages"]),
+    ],
+)
+def test_inspect_reads_the_archives(tmp_path: Path, strategy: str, sys_path: list[str]) -> None:
+    found = inspect(make_bundle(tmp_path, strategy))
+    assert list(found.loader_sys_path) == sys_path
+    assert [(d.name, d.version) for d in found.largest] == [("big", "1.0"), ("small", "2.0")]
+    big = found.largest[0]
+    record_size = len(b"big/__init__.py,sha256=a,5000\nbig-1.0.dist-info/RECORD,,\n")
+    assert big.size == 5000 + 1000 + record_size  # pyc we compiled count for their package
+    assert all(c.ok for c in found.checks)
+    assert {c.name for c in found.checks} == {
+        "unzipped function + layers (bytes)",
+        "layers",
+        "zipped function.zip (bytes)",
+    }
+
+
+def test_inspect_json_and_human(tmp_path: Path) -> None:
+    bundle_dir = make_bundle(tmp_path, "pinned")
+    result = CliRunner().invoke(cli, ["inspect", str(bundle_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True
+    assert doc["manifest"]["strategy"] == "pinned"
+    assert doc["largest_distributions"][0]["artifact"] == "layer-2-deps.zip"
+    human = CliRunner().invoke(cli, ["inspect", str(bundle_dir)])
+    assert human.exit_code == 0
+    assert "ok   layers: 2 of 5" in human.stdout
+    assert "AWS_LAMBDA_EXEC_WRAPPER=/opt/lambundle/exec-wrapper" in human.stdout
+    assert doc["locks"] == [f"/opt/lambundle/locks/pinned-{'a' * 12}.txt"]
+    assert f"hash-pinned lock: /opt/lambundle/locks/pinned-{'a' * 12}.txt" in human.stdout
+
+
+def test_inspect_exits_3_when_a_limit_is_exceeded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle_dir = make_bundle(tmp_path, "vendored")
+    monkeypatch.setattr(limits, "MAX_ZIPPED", 10)
+    result = CliRunner().invoke(cli, ["inspect", str(bundle_dir)])
+    assert result.exit_code == 3
+    assert "OVER zipped function.zip" in result.stdout
+
+
+def test_inspect_something_that_is_not_a_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspect", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "has no bundle.json" in capsys.readouterr().err
+
+
+def test_inspect_a_corrupt_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle_dir = make_bundle(tmp_path, "vendored")
+    (bundle_dir / "function.zip").write_bytes(b"not a zip")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspect", str(bundle_dir)])
+    assert exit_info.value.code == 2
+    assert "not a readable zip" in capsys.readouterr().err

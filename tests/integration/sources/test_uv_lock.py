@@ -1,0 +1,116 @@
+"""A project's own uv.lock decides its versions: real uv, real releases from the index."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bundler.build.pipeline import BuildOptions, bundle
+from bundler.core.cache import Cache
+from bundler.core.errors import LockError
+from bundler.core.target import Target
+from bundler.sources import lock as locking
+from bundler.sources.lock import lock_project
+from bundler.sources.project import load_project
+
+pytestmark = pytest.mark.network
+
+PYPROJECT = """\
+[project]
+name = "fn"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = [{deps}]
+
+[tool.uv]
+# What lambundle cannot see from the dependencies alone: only uv.lock knows it.
+constraint-dependencies = ["six<1.17"]
+{sources}
+[tool.lambundle]
+handler = "app.handler"
+"""
+
+
+def project(
+    root: Path, deps: str = '"six", "tomli; python_version < \'3.11\'"', sources: str = ""
+) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(PYPROJECT.format(deps=deps, sources=sources))
+    (root / "app.py").write_text("import six\n\ndef handler(event, context):\n    return 1\n")
+    return root
+
+
+def uv_lock(root: Path) -> None:
+    uv = locking._find_uv()
+    assert uv is not None, "the test extra installs uv"
+    subprocess.run([uv, "lock", "--quiet", "--directory", str(root)], check=True)
+
+
+def pins(root: Path, target: Target, cache: Cache) -> dict[str, str]:
+    lock = lock_project(load_project(root), target, cache=cache)
+    return {p.name: p.version for p in lock.pins}
+
+
+def test_the_versions_are_uv_locks_and_markers_are_the_targets(tmp_path: Path) -> None:
+    root = project(tmp_path / "fn")
+    uv_lock(root)
+    cache = Cache(tmp_path / "cache")
+    old = pins(root, Target("3.10"), cache)
+    assert old["six"] == "1.16.0"  # the constraint only uv.lock carries
+    assert "tomli" in old  # python_version < '3.11' holds on a python3.10 Lambda
+    assert pins(root, Target("3.12", "arm64"), cache) == {"six": "1.16.0"}
+    # Without its uv.lock, the same project resolves afresh: a newer six.
+    (root / "uv.lock").unlink()
+    assert pins(root, Target("3.12"), cache)["six"] != "1.16.0"
+
+
+def test_a_bundle_installs_what_uv_lock_pins(tmp_path: Path) -> None:
+    root = project(tmp_path / "fn")
+    uv_lock(root)
+    result = bundle(
+        BuildOptions(src=root, strategy="vendored", target=Target("3.12"),
+                     out=tmp_path / "out", bytecode=False, verify=False),
+        cache=Cache(tmp_path / "cache"),
+    )  # fmt: skip
+    with zipfile.ZipFile(result.out / "function.zip") as zf:
+        names = zf.namelist()
+    assert "vendor/six-1.16.0.dist-info/METADATA" in names
+    assert not any(n.startswith("vendor/tomli") for n in names)
+
+
+def test_a_stale_uv_lock_is_an_error_that_says_uv_lock(tmp_path: Path) -> None:
+    root = project(tmp_path / "fn")
+    uv_lock(root)
+    project(root, deps='"six", "idna"')  # pyproject changed, uv.lock not
+    with pytest.raises(LockError, match=r"(?s)could not export .*uv\.lock.*run `uv lock`"):
+        lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))
+
+
+def test_a_local_path_dependency_in_uv_lock_is_refused_by_name(tmp_path: Path) -> None:
+    helper = tmp_path / "fn" / "libs" / "helper"
+    helper.mkdir(parents=True)
+    (helper / "pyproject.toml").write_text(
+        '[project]\nname = "helper"\nversion = "0.1.0"\n'
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    root = project(
+        tmp_path / "fn",
+        deps='"six", "helper"',
+        sources='[tool.uv.sources]\nhelper = { path = "libs/helper" }\n',
+    )
+    uv_lock(root)
+    with pytest.raises(LockError, match=r"pins '.*helper'.*local or direct reference"):
+        lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))
+
+
+def test_without_uv_a_uv_lock_is_not_silently_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "fn")
+    (root / "uv.lock").write_text("version = 1\n")
+    monkeypatch.setattr(locking, "_find_uv", lambda: None)
+    with pytest.raises(LockError, match=r"uv is not installed to read it"):
+        lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))

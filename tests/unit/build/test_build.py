@@ -1,0 +1,153 @@
+"""The executor: atomic output, limits before and after writing, verify, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import strategies
+from bundler.build import pipeline as build
+from bundler.bundle import limits
+from bundler.bundle.archive import ZipEntry
+from bundler.build.bytecode import Bytecode
+from bundler.core.cache import Cache
+from bundler.core.errors import BundlerError, LimitError, UsageError
+from bundler.core.target import Target
+from strategies.base import PlanInputs
+
+NONE = Bytecode("none", reason="test")
+
+
+def plan(body: bytes = b"def handler(e, c):\n    return 1\n") -> strategies.Plan:
+    return strategies.get("vendored").plan(
+        PlanInputs(
+            target=Target(),
+            handler="app.handler",
+            code=(ZipEntry("app.py", data=body),),
+            runtime=(ZipEntry("bootstrap", data=b"#!/bin/sh\n", executable=True),),
+        )
+    )
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}"))
+
+
+def test_execute_writes_archives_and_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = build.execute(plan(), out, cache=Cache(tmp_path / "c"), bytecode=NONE)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bundle.json",
+        "function.zip",
+        "layer-1-runtime.zip",
+    ]
+    raw = json.loads((out / "bundle.json").read_text())
+    assert raw["strategy"] == "vendored"
+    assert raw["function"]["sha256"] == result.function.sha256
+    assert raw["bytecode"] == {"mode": "none", "reason": "test"}
+    assert leftovers(out) == []
+
+
+def test_a_rebuild_replaces_the_previous_bundle(tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", Cache(tmp_path / "c")
+    first = build.execute(plan(), out, cache=cache, bytecode=NONE)
+    second = build.execute(plan(b"changed = 1\n"), out, cache=cache, bytecode=NONE)
+    assert first.function.sha256 != second.function.sha256
+    assert json.loads((out / "bundle.json").read_text())["function"]["sha256"] == (
+        second.function.sha256
+    )
+    assert leftovers(out) == []
+
+
+def test_an_interrupted_build_leaves_the_previous_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, cache = tmp_path / "out", Cache(tmp_path / "c")
+    build.execute(plan(), out, cache=cache, bytecode=NONE)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(path: Path, entries: object, store: object = None) -> None:
+        path.write_bytes(b"half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "write_zip", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build.execute(plan(b"new = 1\n"), out, cache=cache, bytecode=NONE)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert leftovers(out) == []
+
+
+def test_a_failed_verify_leaves_the_previous_bundle(tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", Cache(tmp_path / "c")
+    build.execute(plan(), out, cache=cache, bytecode=NONE)
+    before = (out / "bundle.json").read_bytes()
+    seen: list[Path] = []
+
+    def verifier(bundle_dir: Path) -> None:
+        seen.append(bundle_dir)
+        assert (bundle_dir / "bundle.json").is_file()
+        raise BundlerError("--verify: Runtime.ImportModuleError")
+
+    with pytest.raises(BundlerError, match="ImportModuleError"):
+        build.execute(plan(b"import nope\n"), out, cache=cache, bytecode=NONE, verifier=verifier)
+    assert seen and seen[0] != out
+    assert (out / "bundle.json").read_bytes() == before
+    assert leftovers(out) == []
+
+
+def test_zipped_size_is_checked_before_the_output_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_ZIPPED", 10)
+    with pytest.raises(LimitError, match="zipped function.zip"):
+        build.execute(plan(), tmp_path / "out", cache=Cache(tmp_path / "c"), bytecode=NONE)
+    assert not (tmp_path / "out").exists()
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    with pytest.raises(UsageError, match="is a file"):
+        build.check_out(tmp_path / "f")
+    with pytest.raises(UsageError, match="not writable"):
+        build.check_out(tmp_path / "f" / "sub")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes everywhere")
+def test_out_in_a_read_only_directory_is_refused(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(UsageError, match="not writable"):
+            build.check_out(ro / "out")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_a_directory_that_is_not_a_bundle_is_not_replaced(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(UsageError, match="refusing to replace"):
+        build.check_out(tmp_path / "mine")
+    build.check_out(tmp_path / "new" / "dir")  # missing dirs are fine
+
+
+def test_default_out_is_inside_the_source(tmp_path: Path) -> None:
+    script = tmp_path / "tool.py"
+    script.write_text("")
+    assert build.default_out(tmp_path, "pinned") == tmp_path / ".lambundle" / "pinned"
+    assert build.default_out(script, "vendored") == tmp_path / ".lambundle" / "tool-vendored"
+
+
+def test_cached_members_keep_deflated_members_in_the_cache(tmp_path: Path) -> None:
+    members = build.CachedMembers(Cache(tmp_path / "c"))
+    assert members.get("k1") is None
+    members.put("k1", b"deflated")
+    assert members.get("k1") == b"deflated"
+    members.put("k1", b"again")  # a damaged member is replaced
+    assert members.get("k1") == b"again"
+    assert sorted(p.name for p in (tmp_path / "c" / "deflated").iterdir()) == ["k1"]

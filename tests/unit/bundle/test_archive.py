@@ -1,0 +1,131 @@
+import stat
+import zipfile
+
+import pytest
+
+from bundler.bundle.archive import ZipEntry, entries_from_tree, extract_zip, write_zip
+from bundler.core.errors import BundleError, WheelError
+
+
+def test_zips_are_byte_identical_whatever_the_order_and_mtimes(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root, order in ((a, ["x.py", "pkg/y.py"]), (b, ["pkg/y.py", "x.py"])):
+        for name in order:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(name)
+    (b / "x.py").touch()  # a different mtime must not matter
+    write_zip(tmp_path / "a.zip", entries_from_tree(a))
+    write_zip(tmp_path / "b.zip", reversed(entries_from_tree(b)))
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert zf.namelist() == ["pkg/y.py", "x.py"]
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
+
+
+def test_executables_keep_0755_and_survive_extraction(tmp_path):
+    write_zip(
+        tmp_path / "l.zip",
+        [ZipEntry("bootstrap", data=b"#!/bin/sh\n", executable=True), ZipEntry("a.txt", data=b"a")],
+    )
+    with zipfile.ZipFile(tmp_path / "l.zip") as zf:
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+    assert modes == {"bootstrap": 0o755, "a.txt": 0o644}
+    size = extract_zip(tmp_path / "l.zip", tmp_path / "out")
+    assert size == len(b"#!/bin/sh\n") + 1
+    assert (tmp_path / "out/bootstrap").stat().st_mode & stat.S_IXUSR
+    assert not (tmp_path / "out/a.txt").stat().st_mode & stat.S_IXUSR
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../evil.py", "a/../../b", "a\\b"])
+def test_writer_refuses_unsafe_names(tmp_path, name):
+    with pytest.raises(WheelError, match="Refusing archive member"):
+        write_zip(tmp_path / "x.zip", [ZipEntry(name, data=b"")])
+
+
+@pytest.mark.parametrize("name", ["/abs.py", "../up.py"])
+def test_extractor_refuses_unsafe_members_before_writing_anything(tmp_path, name):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("ok.py", "x")
+        zf.writestr(zipfile.ZipInfo(name), "x")
+    with pytest.raises(WheelError):
+        extract_zip(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_extractor_refuses_symlinks(tmp_path):
+    bad = tmp_path / "link.zip"
+    info = zipfile.ZipInfo("link")
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(WheelError, match="symlink"):
+        extract_zip(bad, tmp_path / "out")
+
+
+def test_extracting_a_non_zip_names_the_file(tmp_path):
+    junk = tmp_path / "function.zip"
+    junk.write_text("not a zip")
+    with pytest.raises(BundleError, match="function.zip is not a readable zip"):
+        extract_zip(junk, tmp_path / "out")
+
+
+def test_extractor_reads_stored_deflated_and_empty_members_across_threads(tmp_path):
+    archive = tmp_path / "mixed.zip"
+    expected = {f"pkg{i % 7}/m{i}.py": (b"x = %d\n" % i) * (i % 50) for i in range(300)}
+    expected["bin/tool"] = bytes(range(256)) * 4096  # one member larger than the rest
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, (name, data) in enumerate(sorted(expected.items())):
+            zf.writestr(name, data, zipfile.ZIP_STORED if i % 2 else zipfile.ZIP_DEFLATED)
+        zf.writestr("empty/", b"")
+    size = extract_zip(archive, tmp_path / "out")
+    assert size == sum(len(d) for d in expected.values())
+    assert {name: (tmp_path / "out" / name).read_bytes() for name in expected} == expected
+    assert (tmp_path / "out/empty").is_dir()
+
+
+def test_extractor_names_a_damaged_member(tmp_path):
+    archive = tmp_path / "layer.zip"
+    write_zip(archive, [ZipEntry("a.py", data=b"print('hello')\n" * 100)])
+    data = bytearray(archive.read_bytes())
+    data[40] ^= 0xFF  # inside a.py's compressed bytes (30-byte header + 4-byte name)
+    archive.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"layer.zip is damaged: 'a.py'.*rebuild it"):
+        extract_zip(archive, tmp_path / "out")
+
+
+def test_a_later_archive_replaces_files_and_does_not_write_through_links(tmp_path):
+    out, outside = tmp_path / "opt", tmp_path / "outside.txt"
+    outside.write_text("keep")
+    out.mkdir()
+    (out / "a.txt").write_text("old and longer")
+    (out / "b.txt").symlink_to(outside)
+    write_zip(tmp_path / "l.zip", [ZipEntry("a.txt", data=b"new")])
+    extract_zip(tmp_path / "l.zip", out)
+    assert (out / "a.txt").read_text() == "new"
+    write_zip(tmp_path / "m.zip", [ZipEntry("b.txt", data=b"evil")])
+    with pytest.raises(OSError):
+        extract_zip(tmp_path / "m.zip", out)
+    assert outside.read_text() == "keep"
+
+
+def test_tree_entries_in_walk_order_executables_kept_symlinks_left_out(tmp_path):
+    root = tmp_path / "tree"
+    (root / "b" / "deep").mkdir(parents=True)
+    (root / "a").mkdir()
+    (root / "z.py").write_text("")
+    (root / "a" / "run.sh").write_text("#!/bin/sh\n")
+    (root / "a" / "run.sh").chmod(0o755)
+    (root / "b" / "deep" / "m.py").write_text("")
+    (root / "b" / "c.txt").write_text("")
+    (root / "link.py").symlink_to(root / "z.py")
+    (root / "linked-dir").symlink_to(root / "b", target_is_directory=True)
+    entries = entries_from_tree(root, "opt/")
+    assert [(e.arcname, e.executable) for e in entries] == [
+        ("opt/z.py", False),  # a directory's files first, then its directories, sorted
+        ("opt/a/run.sh", True),
+        ("opt/b/c.txt", False),
+        ("opt/b/deep/m.py", False),
+    ]
+    assert entries[0].source == root / "z.py"

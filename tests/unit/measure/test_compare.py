@@ -1,0 +1,230 @@
+"""The orchestration of `compare` with a fake builder and runner: order, failures, variants."""
+
+import contextlib
+import math
+from pathlib import Path
+
+import pytest
+
+from bundler.core.errors import BundlerError, UsageError
+from bundler.measure.compare import (
+    BASELINE,
+    ColdRun,
+    CompareOptions,
+    MeasureError,
+    parse_variant,
+    plan_variants,
+    run_compare,
+)
+from bundler.measure.report import ColdSample, dumps, render_footer, render_importtime
+
+IMPORTTIME_LOG = """\
+import time: self [us] | cumulative | imported package
+import time:      3000 |       3000 |   numpy.core
+import time:      1000 |       4000 | numpy
+import time:      2000 |       2000 | pandas
+"""
+
+
+class FakeRunner:
+    """Records every call; cold totals come from a table per bundle name."""
+
+    def __init__(self, cold_ms, *, fail_cold=(), fail_warm=(), extract_ms=None):
+        self.cold_ms = cold_ms
+        self.extract_ms = extract_ms or {}
+        self.fail_cold = set(fail_cold)
+        self.fail_warm = set(fail_warm)
+        self.calls = []
+
+    def cold(self, bundle, env=None):
+        name = bundle.name
+        self.calls.append(("cold", name, dict(env or {})))
+        if name in self.fail_cold:
+            raise MeasureError(f"cold start: Runtime.ExitError: {name} crashed")
+        total = self.cold_ms[name]
+        logs = IMPORTTIME_LOG if env else ""
+        extract = self.extract_ms.get(name, 1.0)
+        sample = ColdSample(extract_ms=extract, init_ms=total - extract - 1.0,
+                            first_invoke_ms=1.0, peak_rss_kb=1000.0)  # fmt: skip
+        return ColdRun(sample, logs, ("Running unsandboxed: test",))
+
+    @contextlib.contextmanager
+    def warm(self, bundle):
+        name = bundle.name
+        self.calls.append(("open", name))
+        runner = self
+
+        class Session:
+            def invoke(self):
+                runner.calls.append(("warm", name))
+                if name in runner.fail_warm:
+                    raise MeasureError("warm invoke: Sandbox.Timedout")
+                return 1.5
+
+        yield Session()
+        self.calls.append(("close", name))
+
+
+def builder_for(tmp_path, fail=()):
+    def build(variant):
+        if variant.name in fail:
+            raise BundlerError(f"No wheel for {variant.name}")
+        return tmp_path / variant.name.replace("/", "-"), 100, 300
+
+    return build
+
+
+def options(variants, cold=2, warm=2, **kw):
+    return CompareOptions(src=Path("fn"), variants=tuple(variants), cold=cold, warm=warm, **kw)
+
+
+def test_cold_starts_and_warm_invokes_are_interleaved(tmp_path):
+    variants = plan_variants(["fat-layer", "vendored"])
+    runner = FakeRunner({"fat-layer": 100, "vendored": 120, "baseline": 300})
+    run_compare(options(variants, importtime=False), builder_for(tmp_path), runner)
+    cold = [c[1] for c in runner.calls if c[0] == "cold"]
+    assert cold == ["fat-layer", "vendored", "baseline"] * 2
+    warm = [c[1] for c in runner.calls if c[0] == "warm"]
+    assert warm == ["fat-layer", "vendored", "baseline"] * 2
+    # Every warm environment is open before the first warm invoke and closed after the last.
+    kinds = [c[0] for c in runner.calls if c[0] in ("open", "warm", "close")]
+    assert kinds == ["open"] * 3 + ["warm"] * 6 + ["close"] * 3
+
+
+def test_report_has_every_variant_samples_and_ratios(tmp_path):
+    variants = plan_variants(["fat-layer"])
+    runner = FakeRunner({"fat-layer": 100, "baseline": 400})
+    report = run_compare(options(variants, cold=3, warm=4), builder_for(tmp_path), runner)
+    names = [v["name"] for v in report["variants"]]
+    assert names == ["fat-layer", BASELINE]
+    fat = report["variants"][0]
+    assert len(fat["samples"]["cold"]) == 3
+    assert len(fat["samples"]["warm_ms"]) == 4
+    assert fat["cold_total_ms"]["median"] == 100
+    assert fat["ratio_to_baseline"]["cold_total_ms"] == 0.25
+    assert fat["zipped_bytes"] == 100 and fat["unzipped_bytes"] == 300
+    assert report["baseline"] == BASELINE
+    assert report["notes"] == ["Running unsandboxed: test"]
+    assert report["settings"]["cold"] == 3
+
+
+def test_import_breakdown_of_slowest_and_fastest_with_the_profiling_variable(tmp_path):
+    variants = plan_variants(["fat-layer", "vendored"])
+    runner = FakeRunner({"fat-layer": 100, "vendored": 150, "baseline": 400})
+    report = run_compare(options(variants), builder_for(tmp_path), runner)
+    profiled = [c for c in runner.calls if c[0] == "cold" and c[2]]
+    assert [c[1] for c in profiled] == ["baseline", "fat-layer"]
+    assert all(c[2] == {"PYTHONPROFILEIMPORTTIME": "1"} for c in profiled)
+    found = report["importtime"]
+    assert (found["slowest"], found["fastest"]) == ("baseline", "fat-layer")
+    base = found["breakdowns"]["baseline"]
+    assert base["packages"][0] == {"package": "numpy", "self_ms": 4.0}
+    assert base["imports_ms"] == 6.0
+    assert "numpy" in render_importtime(report)
+    # The profiled starts are not samples.
+    assert len(report["variants"][0]["samples"]["cold"]) == 2
+
+
+def test_slowest_and_fastest_are_by_init_time_not_extraction(tmp_path):
+    variants = plan_variants(["fat-layer"])
+    # fat-layer's cold total is the larger, all of it extraction; its init is the smaller.
+    runner = FakeRunner({"fat-layer": 500, "baseline": 400}, extract_ms={"fat-layer": 450})
+    report = run_compare(options(variants), builder_for(tmp_path), runner)
+    assert (report["importtime"]["slowest"], report["importtime"]["fastest"]) == (
+        "baseline", "fat-layer")
+
+
+def test_a_variant_that_fails_to_build_is_reported_and_the_rest_measured(tmp_path):
+    variants = plan_variants(["fat-layer", "pinned"])
+    runner = FakeRunner({"fat-layer": 100, "baseline": 400})
+    report = run_compare(
+        options(variants, importtime=False), builder_for(tmp_path, fail={"pinned"}), runner
+    )
+    assert [v["name"] for v in report["variants"]] == ["fat-layer", BASELINE]
+    assert report["failures"] == [
+        {"variant": "pinned", "stage": "build", "error": "No wheel for pinned"}
+    ]
+    assert "pinned" not in {c[1] for c in runner.calls}
+    assert "not measured: pinned (build): No wheel for pinned" in render_footer(report)
+
+
+def test_a_variant_that_does_not_start_is_dropped_after_its_first_failure(tmp_path):
+    variants = plan_variants(["fat-layer", "vendored"])
+    runner = FakeRunner({"fat-layer": 100, "baseline": 400}, fail_cold={"vendored"})
+    report = run_compare(options(variants, cold=3), builder_for(tmp_path), runner)
+    assert [c[1] for c in runner.calls if c[0] == "cold" and c[1] == "vendored"] == ["vendored"]
+    assert [v["name"] for v in report["variants"]] == ["fat-layer", BASELINE]
+    (failure,) = report["failures"]
+    assert failure["variant"] == "vendored" and failure["stage"] == "cold start 1"
+    assert "Runtime.ExitError" in failure["error"]
+
+
+def test_a_warm_failure_keeps_the_cold_samples(tmp_path):
+    variants = plan_variants(["fat-layer"])
+    runner = FakeRunner({"fat-layer": 100, "baseline": 400}, fail_warm={"fat-layer"})
+    report = run_compare(options(variants, warm=3, importtime=False), builder_for(tmp_path),
+                         runner)  # fmt: skip
+    fat = report["variants"][0]
+    assert len(fat["samples"]["cold"]) == 2 and fat["samples"]["warm_ms"] == []
+    assert report["failures"][0]["stage"] == "warm invoke"
+    # Only one failing warm invoke: the session is dropped, the baseline carries on.
+    assert len([c for c in runner.calls if c == ("warm", "fat-layer")]) == 1
+    assert len(report["variants"][1]["samples"]["warm_ms"]) == 3
+    assert math.isnan(fat["warm_ms"]["p50"])
+    assert '"p50": null' in dumps(report)
+
+
+def test_without_a_baseline_ratios_are_missing_not_invented(tmp_path):
+    variants = plan_variants(["fat-layer"], baseline=False)
+    runner = FakeRunner({"fat-layer": 100})
+    report = run_compare(options(variants, importtime=False), builder_for(tmp_path), runner)
+    assert report["baseline"] is None
+    assert math.isnan(report["variants"][0]["ratio_to_baseline"]["cold_total_ms"])
+
+
+def test_nothing_built_gives_an_empty_report_with_every_failure(tmp_path):
+    variants = plan_variants(["fat-layer"])
+    runner = FakeRunner({})
+    report = run_compare(
+        options(variants), builder_for(tmp_path, fail={"fat-layer", "baseline"}), runner
+    )
+    assert report["variants"] == []
+    assert [f["variant"] for f in report["failures"]] == ["fat-layer", "baseline"]
+    assert runner.calls == []
+
+
+def test_bad_counts_are_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="--cold"):
+        run_compare(options(plan_variants(), cold=0), builder_for(tmp_path), FakeRunner({}))
+
+
+@pytest.mark.parametrize(
+    ("spec", "name", "strategy", "python", "bytecode", "slim"),
+    [
+        ("fat-layer", "fat-layer", "fat-layer", "3.12", True, False),
+        ("fat-layer/no-pyc", "fat-layer/no-pyc", "fat-layer", "3.12", False, False),
+        ("vendored/slim/no-pyc", "vendored/no-pyc/slim", "vendored", "3.12", False, True),
+        ("pinned@3.13", "pinned@3.13", "pinned", "3.13", True, False),
+        ("pinned@3.12", "pinned", "pinned", "3.12", True, False),
+        ("baseline@3.10", "baseline@3.10", "baseline", "3.10", False, False),
+    ],
+)
+def test_variant_names(spec, name, strategy, python, bytecode, slim):
+    v = parse_variant(spec, "3.12")
+    assert (v.name, v.strategy, v.python, v.slim) == (name, strategy, python, slim)
+    if strategy != BASELINE:
+        assert v.bytecode is bytecode
+
+
+@pytest.mark.parametrize("spec", ["fat", "fat-layer/fast", "baseline/slim", "pinned@3.9", ""])
+def test_bad_variants_are_refused_with_the_grammar(spec):
+    with pytest.raises(UsageError, match=r"STRATEGY|baseline|Lambda runtime"):
+        parse_variant(spec, "3.12")
+
+
+def test_default_plan_is_small_and_other_pythons_add_every_strategy():
+    assert [v.name for v in plan_variants()] == ["fat-layer", "vendored", "pinned", "baseline"]
+    names = [v.name for v in plan_variants(["fat-layer"], ["fat-layer/no-pyc", "fat-layer"],
+                                           pythons=["3.12", "3.13"])]  # fmt: skip
+    assert names == ["fat-layer", "fat-layer/no-pyc", "fat-layer@3.13", "baseline@3.13",
+                     "baseline"]  # fmt: skip

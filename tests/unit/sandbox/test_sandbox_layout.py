@@ -1,0 +1,21 @@
+"""Where the sandbox lays out bundles: memory-backed /dev/shm when it has room."""
+
+from pathlib import Path
+
+from bundler.sandbox import sandbox
+
+
+def test_shm_is_used_when_it_has_room(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "_SHM", tmp_path)
+    assert sandbox.layout_root(1000) == str(tmp_path)
+
+
+def test_a_bundle_too_large_for_shm_goes_to_the_temp_dir(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "_SHM", tmp_path)
+    free = __import__("shutil").disk_usage(tmp_path).free
+    assert sandbox.layout_root(free) is None
+
+
+def test_no_shm_means_the_temp_dir(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "_SHM", Path(tmp_path, "missing"))
+    assert sandbox.layout_root(0) is None
