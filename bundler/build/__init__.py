@@ -1,0 +1,3 @@
+"""From a lock to a bundle directory: install, compile bytecode, slim, plan with a strategy,
+write the zips.
+"""
