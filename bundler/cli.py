@@ -230,7 +230,7 @@ def lock_command(
     """Write a hash-pinned lock of SRC's requirements for the target (not this host)."""
     from bundler.core.cache import Cache
     from bundler.core.target import Target
-    from bundler.sources.lock import lock_project
+    from bundler.sources.locking import lock_project
     from bundler.sources.project import load_project
 
     target = Target(python, arch, runtime)

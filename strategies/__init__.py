@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bundler.bundle.plan import Plan, PlanInputs
 from bundler.core.errors import UsageError
-from strategies.base import Plan, PlanInputs, Strategy
+from strategies.base import Strategy
 from strategies.fat_layer import FatLayer
 from strategies.pinned import Pinned
 from strategies.vendored import Vendored

@@ -5,8 +5,7 @@ extra sys.path work beyond the layer's site dir."""
 from __future__ import annotations
 
 from bundler.bundle.layer import layer_paths_entry
-from bundler.core.target import Target
-from strategies.base import (
+from bundler.bundle.plan import (
     TASK_ROOT,
     Plan,
     PlanInputs,
@@ -15,6 +14,7 @@ from strategies.base import (
     plan_from,
     prefixed,
 )
+from bundler.core.target import Target
 
 LAYER_NAME = "fat"
 

@@ -9,9 +9,8 @@ can be published once and attached to both.
 from __future__ import annotations
 
 from bundler.bundle.archive import ZipEntry
-from bundler.bundle.layer import layer_paths_entry
-from bundler.core.target import Target
-from strategies.base import (
+from bundler.bundle.layer import LOCKS_DIR, layer_paths_entry
+from bundler.bundle.plan import (
     TASK_ROOT,
     Plan,
     PlanInputs,
@@ -20,8 +19,7 @@ from strategies.base import (
     plan_from,
     prefixed,
 )
-
-LOCKS_DIR = "lambundle/locks"
+from bundler.core.target import Target
 
 
 def bundle_name(lock_sha256: str) -> str:

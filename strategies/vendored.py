@@ -4,8 +4,7 @@ carries only the runtime, so every function shares the same small layer."""
 from __future__ import annotations
 
 from bundler.bundle.layer import function_paths_entry
-from bundler.core.target import Target
-from strategies.base import (
+from bundler.bundle.plan import (
     TASK_ROOT,
     Plan,
     PlanInputs,
@@ -13,6 +12,7 @@ from strategies.base import (
     plan_from,
     prefixed,
 )
+from bundler.core.target import Target
 
 VENDOR = "vendor"
 

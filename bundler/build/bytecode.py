@@ -19,8 +19,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from bundler.core import interpreters
 from bundler.bundle.archive import ZipEntry, entries_from_tree
+from bundler.core import interpreters
 from bundler.core.errors import BundlerError
 from bundler.core.interpreters import Interpreter
 

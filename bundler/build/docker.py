@@ -21,9 +21,9 @@ from typing import Protocol
 from bundler.bundle.archive import ZipEntry
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, UsageError, output_tail
-from bundler.sources.lock import Pin
 from bundler.core.progress import Report, quiet
 from bundler.core.target import Target
+from bundler.sources.lock import Pin
 
 # Where the Dockerfile lives: the repository (or source tree) lambundle runs from.
 BUILD_CONTEXT = Path(__file__).resolve().parents[2]
@@ -203,7 +203,7 @@ def build_constraints(pin: Pin, target: Target, cache: Cache, report: Report) ->
     """The hash-pinned build dependencies of `pin`'s sdist for `target`: its
     `[build-system] requires` (read from the sdist, fetched by hash), locked like any
     requirements, wheels only. pip checks them by hash when it builds (bundler.sources.sdists)."""
-    from bundler.sources.lock import lock_project
+    from bundler.sources.locking import lock_project
     from bundler.sources.project import Project
     from bundler.sources.sdists import build_requirements, fetch_sdist
 

@@ -36,8 +36,8 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from bundler.core import interpreters
 from bundler.bundle.archive import ZipEntry
+from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import UsageError
 from bundler.core.target import Target

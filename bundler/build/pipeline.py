@@ -32,25 +32,24 @@ from typing import Any
 import strategies
 from bundler.build import bytecode as bc
 from bundler.build import docker as dk
-from bundler.core import interpreters
-from bundler.bundle import limits
-from bundler.bundle import manifest
-from bundler.bundle.archive import ZipEntry, entries_from_tree, write_zip
 from bundler.build.bytecode import Bytecode
-from bundler.core.cache import Cache
 from bundler.build.embed import EmbeddedPython
-from bundler.core.errors import BundlerError, SandboxError, UsageError
-from bundler.core.interpreters import Interpreter
-from bundler.bundle.layer import RUNTIME_PACKAGE, runtime_entries
-from bundler.sources.lock import Lock, Pin
-from bundler.bundle.manifest import Manifest
-from bundler.core.progress import Report, quiet
-from bundler.sources.project import Project, load_project
 from bundler.build.slim import TEST_DIRS
 from bundler.build.slim import slim as slim_entries
+from bundler.bundle import limits, manifest
+from bundler.bundle.archive import ZipEntry, entries_from_tree, write_zip
+from bundler.bundle.layer import RUNTIME_PACKAGE, runtime_entries
+from bundler.bundle.manifest import Manifest
+from bundler.bundle.plan import OPT_ROOT, TASK_ROOT, Dist, Plan, PlanInputs, entry_size
+from bundler.core import interpreters
+from bundler.core.cache import Cache
+from bundler.core.errors import BundlerError, SandboxError, UsageError
+from bundler.core.interpreters import Interpreter
+from bundler.core.progress import Report, quiet
 from bundler.core.target import Target, host_arch
+from bundler.sources.lock import Lock, Pin
+from bundler.sources.project import Project, load_project
 from bundler.sources.wheels import Distribution
-from strategies.base import OPT_ROOT, TASK_ROOT, Dist, Plan, PlanInputs, entry_size
 
 # A verifier starts the bundle directory and raises if the handler does not import.
 Verifier = Callable[[Path], None]
@@ -320,7 +319,7 @@ def _dependencies(
     """
     if not project.requirements and not project.local_wheels:
         return None, None, None, ()
-    from bundler.sources.lock import lock_project
+    from bundler.sources.locking import lock_project
     from bundler.sources.wheels import install
 
     target = options.target

@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bundler.bundle import limits, manifest
+from bundler.bundle.layer import LOCKS_DIR
 from bundler.bundle.manifest import FUNCTION_PATHS, LAYER_PATHS_DIR, Manifest
+from bundler.bundle.plan import OPT_ROOT, TASK_ROOT
 from bundler.core.errors import BundleError
-from strategies.base import OPT_ROOT, TASK_ROOT
-from strategies.pinned import LOCKS_DIR
 
 
 @dataclasses.dataclass(frozen=True)

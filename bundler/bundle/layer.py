@@ -19,6 +19,8 @@ RUNTIME_PACKAGE = "lambundle/_lambundle_runtime"
 EXEC_WRAPPER = "/opt/lambundle/exec-wrapper"
 # The function configuration variable that makes a managed runtime start the wrapper.
 EXEC_WRAPPER_VARIABLE = "AWS_LAMBDA_EXEC_WRAPPER"
+# The pinned strategy's dependency layer carries its hash-pinned lock here (under /opt).
+LOCKS_DIR = "lambundle/locks"
 
 
 def runtime_entries() -> list[ZipEntry]:

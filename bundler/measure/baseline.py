@@ -67,7 +67,7 @@ def install_site(
     """(pip --target tree, lock sha256, pins) for the project; None without dependencies."""
     if not project.requirements and not project.local_wheels:
         return None, None, ()
-    from bundler.sources.lock import lock_project
+    from bundler.sources.locking import lock_project
 
     lock = lock_project(project, target, resolver=resolver, cache=cache, report=report)
     wheels = sorted(project.local_wheels)

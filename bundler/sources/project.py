@@ -31,6 +31,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from bundler.core.cache import Cache
 from bundler.core.errors import ProjectError, output_tail
 from bundler.core.progress import Report
+from bundler.sources import pipenv, poetry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -191,19 +192,11 @@ def _load_directory(
     poetry_table = _table(_table(pyproject, "tool", root), "poetry", root / "pyproject.toml")
     poetry_python: str | None = None
     if poetry_table:
-        # Imported only for Poetry projects; its lock reader needs bundler.sources.lock, which
-        # needs this module.
-        from bundler.sources import poetry
-
         locked = (root / poetry.POETRY_LOCK).is_file()
         requirements += poetry.requirements(pyproject, root / "pyproject.toml", locked=locked)
         poetry_python = poetry.requires_python(pyproject, root / "pyproject.toml")
     pipenv_python: str | None = None
     if (root / "Pipfile").is_file():
-        from bundler.sources import (
-            pipenv,  # only for Pipenv projects; it builds on bundler.sources.lock
-        )
-
         requirements += pipenv.requirements(root)
         pipenv_python = pipenv.requires_python(root)
     if (root / "requirements.txt").exists():

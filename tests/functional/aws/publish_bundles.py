@@ -9,9 +9,9 @@ import strategies
 from bundler.build import pipeline as build
 from bundler.build.bytecode import Bytecode
 from bundler.bundle.archive import ZipEntry
+from bundler.bundle.plan import Dist, PlanInputs
 from bundler.core.cache import Cache
 from bundler.core.target import Target
-from strategies.base import Dist, PlanInputs
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.build import bytecode
-from bundler.core import interpreters
 from bundler.cli import cli, main
+from bundler.core import interpreters
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 LOCAL_EXAMPLES = ["hello", "script-empty", "script-hello", "script-echo"]

@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.build import docker
-from bundler.core import interpreters
 from bundler.cli import cli, main
+from bundler.core import interpreters
 from bundler.sources.lock import Pin
 
 PY312 = interpreters.find("3.12")

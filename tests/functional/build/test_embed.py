@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bundler.core import interpreters
 from bundler.bundle.archive import extract_zip
 from bundler.cli import cli, main
+from bundler.core import interpreters
 from tests.runtime.bundles import needs_bwrap
 
 PY312 = interpreters.find("3.12")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.core import interpreters
 from bundler.build.pipeline import BuildOptions, BuildResult, bundle
+from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError
 from bundler.sandbox.sandbox import Sandbox

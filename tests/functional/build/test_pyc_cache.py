@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bundler.build import pipeline as build
-from bundler.core import interpreters
 from bundler.bundle.archive import ZipEntry, entries_from_tree
+from bundler.core import interpreters
 from bundler.core.cache import Cache
 
 PY312 = interpreters.find("3.12")

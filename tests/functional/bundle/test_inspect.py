@@ -14,10 +14,10 @@ from bundler.build.bytecode import Bytecode
 from bundler.bundle import limits
 from bundler.bundle.archive import ZipEntry
 from bundler.bundle.inspect import inspect
+from bundler.bundle.plan import Dist, PlanInputs
 from bundler.cli import cli, main
 from bundler.core.cache import Cache
 from bundler.core.target import Target
-from strategies.base import Dist, PlanInputs
 
 RECORD = "big-1.0.dist-info/RECORD"
 

@@ -9,7 +9,7 @@ import pytest
 from bundler.core.cache import Cache
 from bundler.core.errors import ProjectError
 from bundler.core.target import Target
-from bundler.sources.lock import lock_project
+from bundler.sources.locking import lock_project
 from bundler.sources.project import load_project
 from bundler.sources.wheels import install
 

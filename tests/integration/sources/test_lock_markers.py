@@ -8,7 +8,7 @@ import pytest
 from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.target import Target
-from bundler.sources.lock import lock_project
+from bundler.sources.locking import lock_project
 from bundler.sources.project import load_project
 
 pytestmark = pytest.mark.network

@@ -12,8 +12,8 @@ from bundler.build.pipeline import BuildOptions, bundle
 from bundler.core.cache import Cache
 from bundler.core.errors import LockError
 from bundler.core.target import Target
-from bundler.sources import lock as locking
-from bundler.sources.lock import lock_project
+from bundler.sources import resolver
+from bundler.sources.locking import lock_project
 from bundler.sources.project import load_project
 
 pytestmark = pytest.mark.network
@@ -44,7 +44,7 @@ def project(
 
 
 def uv_lock(root: Path) -> None:
-    uv = locking._find_uv()
+    uv = resolver.find_uv()
     assert uv is not None, "the test extra installs uv"
     subprocess.run([uv, "lock", "--quiet", "--directory", str(root)], check=True)
 
@@ -111,6 +111,6 @@ def test_without_uv_a_uv_lock_is_not_silently_ignored(
 ) -> None:
     root = project(tmp_path / "fn")
     (root / "uv.lock").write_text("version = 1\n")
-    monkeypatch.setattr(locking, "_find_uv", lambda: None)
+    monkeypatch.setattr(resolver, "find_uv", lambda: None)
     with pytest.raises(LockError, match=r"uv is not installed to read it"):
         lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))

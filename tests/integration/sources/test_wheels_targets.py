@@ -16,7 +16,8 @@ from bundler.core.cache import Cache
 from bundler.core.errors import LockError, WheelError
 from bundler.core.interpreters import find
 from bundler.core.target import Target
-from bundler.sources.lock import Lock, lock_project
+from bundler.sources.lock import Lock
+from bundler.sources.locking import lock_project
 from bundler.sources.project import load_project
 from bundler.sources.wheels import Distribution, install
 

@@ -10,13 +10,13 @@ import pytest
 
 import strategies
 from bundler.build import pipeline as build
+from bundler.build.bytecode import Bytecode
 from bundler.bundle import limits
 from bundler.bundle.archive import ZipEntry
-from bundler.build.bytecode import Bytecode
+from bundler.bundle.plan import PlanInputs
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, LimitError, UsageError
 from bundler.core.target import Target
-from strategies.base import PlanInputs
 
 NONE = Bytecode("none", reason="test")
 

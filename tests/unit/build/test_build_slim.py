@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bundler.bundle.archive import ZipEntry
 from bundler.build.slim import removable, slim
+from bundler.bundle.archive import ZipEntry
 
 
 @pytest.mark.parametrize(

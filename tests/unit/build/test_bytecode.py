@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bundler.build import bytecode
-from bundler.core import interpreters
 from bundler.bundle.archive import ZipEntry
+from bundler.core import interpreters
 
 INTERP = interpreters.find("3.12")
 needs_312 = pytest.mark.skipif(INTERP is None, reason="no Python 3.12 on this machine")

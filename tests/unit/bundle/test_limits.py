@@ -8,9 +8,9 @@ import strategies
 from bundler.build.pipeline import check_plan, unzipped_size
 from bundler.bundle import limits
 from bundler.bundle.archive import ZipEntry
+from bundler.bundle.plan import Dist, PlanInputs
 from bundler.core.errors import LimitError
 from bundler.core.target import Target
-from strategies.base import Dist, PlanInputs
 
 
 def test_checks_pass_at_exactly_the_limit() -> None:

@@ -6,23 +6,14 @@ from pathlib import Path
 
 import pytest
 
-import bundler.sources.lock as lock_module
 from bundler.core.cache import Cache
 from bundler.core.errors import LockError, ProjectError, UsageError
 from bundler.core.target import Target
-from bundler.sources.lock import (
-    Lock,
-    Pin,
-    Resolver,
-    _resolve_error,
-    find_resolver,
-    lock_key,
-    lock_project,
-    parse_lock,
-    requirements_for_target,
-    uv_platform,
-)
+from bundler.sources import resolver as resolver_module
+from bundler.sources.lock import Lock, Pin, parse_lock, requirements_for_target
+from bundler.sources.locking import lock_project
 from bundler.sources.project import Project
+from bundler.sources.resolver import Resolver, _resolve_error, find_resolver, lock_key, uv_platform
 
 PIP_COMPILE_OUTPUT = """\
 #
@@ -135,7 +126,7 @@ def test_unknown_resolver() -> None:
 
 
 def test_missing_uv_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lock_module, "_find_uv", lambda: None)
+    monkeypatch.setattr(resolver_module, "find_uv", lambda: None)
     with pytest.raises(UsageError, match="uv is not installed"):
         find_resolver("uv")
     assert find_resolver("auto").name == "pip-tools"
@@ -167,19 +158,19 @@ pip._internal.exceptions.DistributionNotFound: No matching distribution found fo
 def test_resolver_errors_name_package_target_and_way_out() -> None:
     target = Target("3.12", "arm64")
     uv, pip_tools = Resolver("uv", ["uv"]), Resolver("pip-tools", ["pip-compile"])
-    error = str(_resolve_error(UV_NO_WHEEL, project(("docopt",)), target, uv))
+    error = str(_resolve_error(UV_NO_WHEEL, project(("docopt",)).name, target, uv))
     assert "docopt" in error
     assert "python3.12 arm64 (glibc 2.34)" in error
     assert "--docker" in error
     assert "aarch64" in error
-    error = str(_resolve_error(PIP_TRACEBACK, project(("docopt",)), target, pip_tools))
+    error = str(_resolve_error(PIP_TRACEBACK, project(("docopt",)).name, target, pip_tools))
     assert "no version of docopt" in error
     assert "--docker" in error
     assert "Traceback" not in error
     assert "No matching distribution found for docopt" in error
-    error = str(_resolve_error(UV_NO_VERSION, project(("requests==0.0.999",)), target, uv))
+    error = str(_resolve_error(UV_NO_VERSION, project(("requests==0.0.999",)).name, target, uv))
     assert "no release of requests matches" in error
-    error = str(_resolve_error("segfault\n", project(), target, uv))
+    error = str(_resolve_error("segfault\n", project().name, target, uv))
     assert error.endswith("with uv:\nsegfault")
 
 
@@ -220,7 +211,7 @@ def fake_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script = tmp_path / "fake_uv.py"
     script.write_text(FAKE_UV)
     fake = Resolver("uv", [sys.executable, str(script)])
-    monkeypatch.setattr(lock_module, "find_resolver", lambda name="auto": fake)
+    monkeypatch.setattr(resolver_module, "find_resolver", lambda name="auto": fake)
     return Path(str(script) + ".calls")
 
 

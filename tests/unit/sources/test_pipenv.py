@@ -68,7 +68,7 @@ def test_pins_follow_the_targets_markers_and_need_hashes(tmp_path: Path) -> None
 
 
 def test_the_pipfiles_python_must_be_the_targets(tmp_path: Path) -> None:
-    from bundler.sources.lock import check_requires_python
+    from bundler.sources.locking import check_requires_python
     from bundler.sources.project import load_project
 
     root = pipfile(tmp_path, '[packages]\nrequests = "*"\n\n[requires]\npython_version = "3.11"\n')

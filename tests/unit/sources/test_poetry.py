@@ -15,8 +15,10 @@ from bundler.core.cache import Cache
 from bundler.core.errors import LockError, ProjectError
 from bundler.core.target import Target
 from bundler.sources import poetry
-from bundler.sources.lock import lock_project, target_environment
-from bundler.sources.poetry import Dependency, python_marker, specifiers, walk_lock
+from bundler.sources.lock import target_environment
+from bundler.sources.locking import lock_project
+from bundler.sources.poetry import Dependency, python_marker, specifiers
+from bundler.sources.poetry_lock import content_hashes, walk_lock
 from bundler.sources.project import load_project
 
 if sys.version_info >= (3, 11):
@@ -450,9 +452,9 @@ def test_the_lock_changes_with_poetry_lock(tmp_path: Path) -> None:
 def test_content_hash_is_the_one_poetry_recorded(name: str) -> None:
     pyproject = tomllib.loads((FIXTURES / name / "pyproject.toml").read_text())
     recorded = tomllib.loads((FIXTURES / name / "poetry.lock").read_text())["metadata"]
-    assert recorded["content-hash"] in poetry.content_hashes(pyproject)
+    assert recorded["content-hash"] in content_hashes(pyproject)
     pyproject["tool"]["poetry"]["group"] = {"dev": {"dependencies": {"mypy": "*"}}}
-    assert recorded["content-hash"] not in poetry.content_hashes(pyproject)
+    assert recorded["content-hash"] not in content_hashes(pyproject)
 
 
 def test_content_hash_with_dependency_groups_as_poetry_2_2_and_later() -> None:
@@ -479,7 +481,7 @@ def test_content_hash_with_dependency_groups_as_poetry_2_2_and_later() -> None:
     )
     assert (
         "da4f438ad8d32fe14bcd8b5c6c8542bd654fb3d5049d947c2325784fbd00e59c"
-        in poetry.content_hashes(pyproject)
+        in content_hashes(pyproject)
     )
 
 

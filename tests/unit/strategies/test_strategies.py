@@ -8,9 +8,9 @@ import pytest
 
 import strategies
 from bundler.bundle.archive import ZipEntry
+from bundler.bundle.plan import PlanInputs
 from bundler.core.errors import UsageError
 from bundler.core.target import Target
-from strategies.base import PlanInputs
 
 SITE = "python/lib/python3.12/site-packages"
 

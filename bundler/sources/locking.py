@@ -1,0 +1,157 @@
+"""Which lock a project gets: the one its own lock file decides, or one resolved for it.
+
+A project with a uv.lock, poetry.lock or Pipfile.lock is not resolved at all: the lock is
+that file's pins for the target (one such file at most). Otherwise its requirements are
+resolved by uv or pip-tools (`bundler.sources.resolver`) and the lock is cached by its
+inputs (requirements, target, resolver): the same inputs give back the same lock without
+running a resolver.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from bundler.core.cache import Cache
+from bundler.core.errors import LockError, ProjectError
+from bundler.core.progress import Report
+from bundler.core.target import Target
+from bundler.sources import pipenv, poetry_lock, uv_lock
+from bundler.sources import resolver as resolvers
+from bundler.sources.lock import LOCK_FILE, Lock, requirements_for_target
+from bundler.sources.project import Project, parse_requirements_file
+
+
+def lock_project(
+    project: Project,
+    target: Target,
+    *,
+    resolver: str = "auto",
+    cache: Cache,
+    report: Report | None = None,
+    refresh: bool = False,
+    allow_sdist: bool = False,
+) -> Lock:
+    """The hash-pinned lock of `project`'s requirements for `target`.
+
+    Reused from the cache while the requirements, the target and the resolver are the same;
+    `refresh=True` resolves again (to pick up new releases) and replaces the cached lock.
+    `allow_sdist=True` (for --docker) lets a distribution with no wheel for the target be
+    pinned to its sdist, hash and all; without it, wheels only.
+    """
+    say = report or (lambda _msg: None)
+    check_requires_python(project, target)
+    uv_file = poetry_file = pipfile_file = None
+    if not project.is_script:
+        uv_file = uv_lock.project_uv_lock(project.root)
+        poetry_file = poetry_lock.project_poetry_lock(project.root)
+        pipfile_file = pipenv.project_pipfile_lock(project.root)
+    locks = [p.name for p in (uv_file, poetry_file, pipfile_file) if p is not None]
+    if len(locks) > 1:
+        msg = (
+            f"{project.root} has {' and '.join(locks)}, and each would decide the "
+            "versions; delete the ones the project no longer uses."
+        )
+        raise LockError(msg)
+    decided: Lock | None = None
+    if pipfile_file is not None:
+        if refresh:
+            say(f"--refresh does not apply: {pipfile_file} decides the versions (`pipenv lock`)")
+        decided = pipenv.lock_from_pipfile_lock(project.name, project.root, target, say)
+    elif uv_file is not None:
+        if refresh:
+            say(f"--refresh does not apply: {uv_file} decides the versions (`uv lock --upgrade`)")
+        decided = uv_lock.lock_from_uv_lock(project.name, project.root, target, uv_file, say)
+    elif poetry_file is not None:
+        if refresh:
+            say(f"--refresh does not apply: {poetry_file} decides the versions (`poetry update`)")
+        decided = poetry_lock.lock_from_poetry_lock(
+            project.name, project.root, target, poetry_file, say
+        )
+    if decided is not None:
+        _check_requirements_file(project, target, decided, locks[0])
+        return decided
+    if not project.is_script and poetry_lock.uses_poetry(project.root):
+        say(
+            "No poetry.lock: versions come from pyproject.toml's Poetry constraints "
+            "(run `poetry lock` to pin them)"
+        )
+    chosen = resolvers.find_resolver(resolver)
+    if chosen.name == "pip-tools" and project.requirements:
+        chosen = resolvers.pip_tools_for(target, chosen, cache, say)
+    key = resolvers.lock_key(project.requirements, target, chosen.key, allow_sdist)
+    if refresh:
+        cache.remove("locks", key)
+    entry = cache.dir("locks", key)
+    if entry is not None:
+        say(f"Lock reused from the cache ({len(project.requirements)} requirement(s) unchanged)")
+        return Lock.from_text((entry / LOCK_FILE).read_text("utf-8"), str(entry / LOCK_FILE))
+    if not project.requirements:
+        text = resolvers.header(project.name, target, chosen, key)
+        return Lock(text=text, pins=())
+
+    say(
+        f"Resolving {len(project.requirements)} requirement(s) for python{target.python} "
+        f"{target.arch} (glibc {target.glibc[0]}.{target.glibc[1]}) with {chosen.name}"
+    )
+    if chosen.name == "pip-tools":
+        python = chosen.markers_python or resolvers.host_python()
+        if (python, platform.machine()) != (target.python, target.machine):
+            say(
+                f"Note: pip-tools decides the environment markers of dependencies for Python "
+                f"{python} on {platform.machine()}, not the target; use --resolver uv for "
+                "target-exact markers."
+            )
+    body = resolvers.resolve(project.name, project.requirements, target, chosen, allow_sdist)
+    text = resolvers.header(project.name, target, chosen, key) + body
+    lock = Lock.from_text(text, f"lock of {project.name}")
+
+    def put(tmp: Path) -> None:
+        (tmp / LOCK_FILE).write_text(text, "utf-8")
+
+    cache.put_dir("locks", key, put)
+    say(f"Locked {len(lock.pins)} distribution(s)")
+    return lock
+
+
+def _check_requirements_file(project: Project, target: Target, lock: Lock, source: str) -> None:
+    """A requirements.txt next to a lock file is often that lock exported, and fine; one
+    that asks for a package the lock file does not pin would be silently left out."""
+    path = project.root / "requirements.txt"
+    if not path.is_file():
+        return
+    pinned = {canonicalize_name(p.name) for p in lock.pins}
+    wanted = requirements_for_target(tuple(parse_requirements_file(path)), target)
+    names = {Requirement(r).name for r in wanted}
+    missing = sorted(n for n in names if canonicalize_name(n) not in pinned)
+    if missing:
+        msg = (
+            f"{path} asks for {', '.join(missing)}, which {source} does not pin, and {source} "
+            "decides this function's versions: add them to the project and lock again, or "
+            "remove them from requirements.txt."
+        )
+        raise LockError(msg)
+
+
+def check_requires_python(project: Project, target: Target) -> None:
+    if not project.requires_python:
+        return
+    try:
+        spec = SpecifierSet(project.requires_python)
+    except InvalidSpecifier:
+        msg = f"{project.name}: requires-python {project.requires_python!r} is not valid."
+        raise ProjectError(msg) from None
+    if not spec.contains(f"{target.python}.0", prereleases=True) and not spec.contains(
+        target.python, prereleases=True
+    ):
+        msg = (
+            f"{project.name} requires Python {project.requires_python}, but the target is "
+            f"python{target.python}; pass a matching --python."
+        )
+        raise ProjectError(msg)
+
+

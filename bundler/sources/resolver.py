@@ -1,0 +1,292 @@
+"""Resolving requirements into a hash-pinned lock, with pip-tools or uv behind one interface.
+
+The lock is resolved for the target (CPython minor, architecture, Lambda's glibc ceiling),
+never the host. uv is the default when installed (measured ~6x faster here on
+requests+pydantic+numpy), pip-tools otherwise; `resolver="pip-tools"|"uv"` chooses
+explicitly.
+
+One difference to know: pip-compile evaluates environment markers (`python_version`,
+`platform_machine`) for the interpreter that runs it, while uv evaluates them for the
+target. lambundle decides the markers of the top-level requirements for the target
+itself, and for a target Python other than the host's runs pip-compile with an interpreter
+of the target's version when there is one (pip-tools installed once into a venv of it, in
+the cache), so that a dependency's own markers (aiohttp's `async-timeout; python_version <
+"3.11"`) are decided for the target too. Markers on the machine (`platform_machine`) still
+follow the host under pip-tools, and the lock says so in a note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bundler.core.cache import Cache
+from bundler.core.errors import LockError, UsageError
+from bundler.core.progress import Report
+from bundler.core.target import Target
+from bundler.sources.lock import requirements_for_target
+
+RESOLVERS = ("auto", "uv", "pip-tools")
+
+# uv accepts only these manylinux levels in --python-platform; we take the highest one
+# that does not exceed the target's glibc (so 2.26 resolves as 2.17: wheels tagged
+# 2_18..2_26 are rare, and choosing a lower level is safe, never too new).
+_UV_GLIBC_LEVELS = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
+
+
+# -- the resolver interface ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolver:
+    """A resolver command: how to find it and how to ask it for a lock.
+
+    `markers_python`: the Python version whose markers pip-compile decides, when it runs
+    under an interpreter other than the host's (part of the lock's cache key).
+    """
+
+    name: str
+    executable: list[str]
+    markers_python: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.markers_python}" if self.markers_python else self.name
+
+    def version(self) -> str:
+        proc = subprocess.run(
+            [*self.executable, "--version"], capture_output=True, text=True, check=False
+        )
+        # "uv 0.13.9 (x86_64-unknown-linux-gnu)", "pip-compile, version 7.6.2"
+        match = re.search(r"\d+\.\d+[\w.]*", proc.stdout)
+        return match.group(0) if match else "unknown"
+
+    def command(
+        self, infile: str, outfile: str, target: Target, allow_sdist: bool = False
+    ) -> list[str]:
+        # --docker builds what has no wheel for the target from its sdist, so the lock may
+        # pin sdists (their hashes are listed like any wheel's); otherwise wheels only.
+        binary = [] if allow_sdist else ["--only-binary", ":all:"]
+        if self.name == "uv":
+            return [
+                *self.executable, "pip", "compile", infile, "--output-file", outfile,
+                "--generate-hashes", "--no-header", "--quiet", *binary,
+                "--python-version", target.python,
+                "--python-platform", uv_platform(target),
+                # Wheels only, so no interpreter of the target version is needed; without
+                # this uv tries to download one (slow, and fails offline).
+                "--no-python-downloads",
+            ]  # fmt: skip
+        from bundler.sources.wheels import platform_tags
+
+        pip_args = [*(["--only-binary=:all:"] if not allow_sdist else []),
+                    "--python-version", target.python,
+                    "--implementation", "cp", "--abi", target.cp_tag]  # fmt: skip
+        for tag in platform_tags(target):
+            pip_args += ["--platform", tag]
+        return [
+            *self.executable, infile, "--output-file", outfile, "--generate-hashes",
+            "--no-header", "--quiet", "--allow-unsafe", "--strip-extras",
+            "--no-emit-index-url", "--no-emit-find-links", "--no-emit-trusted-host",
+            "--pip-args", shlex.join(pip_args),
+        ]  # fmt: skip
+
+
+def find_resolver(name: str = "auto") -> Resolver:
+    """The resolver called `name`; "auto" is uv when installed, else pip-tools."""
+    if name not in RESOLVERS:
+        msg = f"Unknown resolver {name!r}; choose one of {', '.join(RESOLVERS)}."
+        raise UsageError(msg)
+    if name in ("auto", "uv"):
+        uv = find_uv()
+        if uv is not None:
+            return Resolver("uv", [uv])
+        if name == "uv":
+            msg = "uv is not installed; install it (pip install uv) or use --resolver pip-tools."
+            raise UsageError(msg)
+    compile_exe = Path(sys.executable).with_name("pip-compile")
+    if compile_exe.exists():
+        return Resolver("pip-tools", [str(compile_exe)])
+    found = shutil.which("pip-compile")
+    if found:
+        return Resolver("pip-tools", [found])
+    msg = "pip-tools is not installed; install it (pip install pip-tools) or use --resolver uv."
+    raise UsageError(msg)
+
+
+def find_uv() -> str | None:
+    try:
+        import uv  # type: ignore[import-not-found,unused-ignore]
+
+        path: str = uv.find_uv_bin()
+        return path
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def uv_platform(target: Target) -> str:
+    """uv's `--python-platform` value for the target's machine and glibc ceiling."""
+    ceiling = target.glibc[1]
+    level = max(m for m in _UV_GLIBC_LEVELS if m <= ceiling)
+    return f"{target.machine}-manylinux_2_{level}"
+
+
+def lock_key(
+    requirements: tuple[str, ...], target: Target, resolver: str, allow_sdist: bool = False
+) -> str:
+    """The cache key of a lock: everything that changes what it resolves to."""
+    major, minor = target.glibc
+    sdist = ("allow-sdist",) if allow_sdist else ()
+    return Cache.key(
+        "lock-v1", resolver, target.python, target.arch, f"{major}.{minor}", *sdist,
+        *sorted(requirements),
+    )  # fmt: skip
+
+
+def host_python() -> str:
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+# Bump when what the pip-tools venv holds changes.
+_PIP_TOOLS_VENV = "pip-tools-venv-v1"
+
+
+def pip_tools_for(target: Target, host: Resolver, cache: Cache, say: Report) -> Resolver:
+    """pip-compile run by an interpreter of the target's Python when it is not the host's
+    (so dependencies' markers are decided for it), else `host`. The venv holding pip-tools
+    (the version installed here) is made once per interpreter, in the cache; without an
+    interpreter of the target's version, or when pip-tools cannot be installed, `host`."""
+    if target.python == host_python():
+        return host
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bundler.core import interpreters
+
+    interp = interpreters.find(target.python)
+    try:
+        pip_tools = version("pip-tools")
+    except PackageNotFoundError:
+        return host
+    if interp is None:
+        return host
+    key = Cache.key(_PIP_TOOLS_VENV, str(interp.path), interp.version, pip_tools)
+    entry = cache.dir("resolvers", key)
+    if entry is None:
+        say(f"Installing pip-tools {pip_tools} for Python {interp.version} (once, in the cache)")
+
+        def build(tmp: Path) -> None:
+            venv = tmp / "venv"
+            for command in (
+                [str(interp.path), "-m", "venv", str(venv)],
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", f"pip-tools=={pip_tools}"],
+            ):  # fmt: skip
+                proc = subprocess.run(command, capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    raise LockError(proc.stderr.strip() or proc.stdout.strip())
+
+        try:
+            entry = cache.put_dir("resolvers", key, build)
+        except LockError as exc:
+            say(f"Could not install pip-tools for Python {interp.version} ({exc}); "
+                "resolving with this host's pip-tools")  # fmt: skip
+            return host
+    # `python -m`: the venv's scripts carry the temporary path it was built at.
+    python = str(entry / "venv" / "bin" / "python")
+    return Resolver("pip-tools", [python, "-m", "piptools", "compile"], target.python)
+
+
+def header(name: str, target: Target, resolver: Resolver, key: str) -> str:
+    major, minor = target.glibc
+    return (
+        f"# Hash-pinned lock of {name} made by lambundle with {resolver.name} "
+        f"{resolver.version()}\n"
+        f"# target: python{target.python} {target.arch} (glibc {major}.{minor})\n"
+        f"# inputs: {key}\n"
+    )
+
+
+def resolve(
+    name: str,
+    requirements: tuple[str, ...],
+    target: Target,
+    resolver: Resolver,
+    allow_sdist: bool = False,
+) -> str:
+    """The body of a lock of project `name`'s `requirements` for `target`."""
+    wanted = requirements_for_target(requirements, target)
+    if not wanted:
+        return ""
+    with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:
+        infile = Path(tmp, "requirements.in")
+        infile.write_text("\n".join(wanted) + "\n", "utf-8")
+        command = resolver.command("requirements.in", "requirements.txt", target, allow_sdist)
+        try:
+            proc = subprocess.run(
+                command, cwd=tmp, capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            msg = f"Cannot run {resolver.name} ({command[0]}): {exc}"
+            raise LockError(msg) from exc
+        if proc.returncode != 0:
+            raise _resolve_error(proc.stderr or proc.stdout, name, target, resolver)
+        return Path(tmp, "requirements.txt").read_text("utf-8")
+
+
+# Where the resolvers name the package they could not satisfy. uv says whether wheels or
+# versions are missing; pip (under pip-compile) only says "No matching distribution".
+_NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][\w.\-]*)")
+_NO_WHEEL = (
+    re.compile(r"versions? of ([A-Za-z0-9][\w.\-]*)\S* (?:has|have) no usable wheels"),
+    re.compile(r"[Bb]ecause ([A-Za-z0-9][\w.\-]*)\S* has no usable wheels"),
+    re.compile(r"[Bb]ecause ([A-Za-z0-9][\w.\-]*) was not found in the package registry"),
+    re.compile(r"No matching distribution found for ([A-Za-z0-9][\w.\-]*)"),
+)
+_EXCEPTION_PREFIX = re.compile(r"^[\w.]+\.\w+: ")
+
+
+def useful_lines(output: str) -> list[str]:
+    """The resolver's message without Python tracebacks (pip-compile prints them)."""
+    out = []
+    for line in output.strip().splitlines():
+        if not line.strip() or (line[:1].isspace() and "cause:" not in line):
+            continue
+        if line.startswith(("Traceback", "The above exception", "During handling")):
+            continue
+        out.append(_EXCEPTION_PREFIX.sub("", line.rstrip()))
+    return out
+
+
+def _resolve_error(
+    output: str, project_name: str, target: Target, resolver: Resolver
+) -> LockError:
+    useful = useful_lines(output)
+    if resolver.name == "pip-tools":
+        useful = useful[-1:]
+    detail = "\n".join(useful[-15:]) or "(no output)"
+    major, minor = target.glibc
+    where = f"python{target.python} {target.arch} (glibc {major}.{minor})"
+    head = f"Cannot lock {project_name} for {where} with {resolver.name}"
+    if match := _NO_VERSION.search(output):
+        name = match.group(1)
+        return LockError(
+            f"{head}: no release of {name} matches the requirements.\n{detail}\n"
+            f"Relax the version of {name} in the requirements."
+        )
+    for pattern in _NO_WHEEL:
+        if match := pattern.search(output):
+            name = match.group(1)
+            return LockError(
+                f"{head}: no version of {name} that matches the requirements has a wheel "
+                f"for this target (or no such version exists).\n{detail}\n"
+                f"lambundle installs binary wheels only: pin a version of {name} that "
+                f"publishes a manylinux wheel for {target.machine}, or build sdists in "
+                "Lambda's build image with --docker."
+            )
+    return LockError(f"{head}:\n{detail}")
