@@ -45,41 +45,65 @@ def lock_project(
     """
     say = report or (lambda _msg: None)
     check_requires_python(project, target)
-    uv_file = poetry_file = pipfile_file = None
-    if not project.is_script:
-        uv_file = uv_lock.project_uv_lock(project.root)
-        poetry_file = poetry_lock.project_poetry_lock(project.root)
-        pipfile_file = pipenv.project_pipfile_lock(project.root)
-    locks = [p.name for p in (uv_file, poetry_file, pipfile_file) if p is not None]
-    if len(locks) > 1:
-        msg = (
-            f"{project.root} has {' and '.join(locks)}, and each would decide the "
-            "versions; delete the ones the project no longer uses."
-        )
-        raise LockError(msg)
-    decided: Lock | None = None
-    if pipfile_file is not None:
-        if refresh:
-            say(f"--refresh does not apply: {pipfile_file} decides the versions (`pipenv lock`)")
-        decided = pipenv.lock_from_pipfile_lock(project.name, project.root, target, say)
-    elif uv_file is not None:
-        if refresh:
-            say(f"--refresh does not apply: {uv_file} decides the versions (`uv lock --upgrade`)")
-        decided = uv_lock.lock_from_uv_lock(project.name, project.root, target, uv_file, say)
-    elif poetry_file is not None:
-        if refresh:
-            say(f"--refresh does not apply: {poetry_file} decides the versions (`poetry update`)")
-        decided = poetry_lock.lock_from_poetry_lock(
-            project.name, project.root, target, poetry_file, say
-        )
+    decided = _lock_from_lock_file(project, target, refresh, say)
     if decided is not None:
-        _check_requirements_file(project, target, decided, locks[0])
         return decided
     if not project.is_script and poetry_lock.uses_poetry(project.root):
         say(
             "No poetry.lock: versions come from pyproject.toml's Poetry constraints "
             "(run `poetry lock` to pin them)"
         )
+    return _resolved_lock(project, target, resolver, cache, say, refresh, allow_sdist)
+
+
+def _lock_from_lock_file(
+    project: Project, target: Target, refresh: bool, say: Report
+) -> Lock | None:
+    """The lock the project's own uv.lock, poetry.lock or Pipfile.lock decides (one at
+    most), or None when it has none."""
+    if project.is_script:
+        return None
+    found = [
+        (path, upgrade)
+        for path, upgrade in (
+            (uv_lock.project_uv_lock(project.root), "uv lock --upgrade"),
+            (poetry_lock.project_poetry_lock(project.root), "poetry update"),
+            (pipenv.project_pipfile_lock(project.root), "pipenv lock"),
+        )
+        if path is not None
+    ]
+    if not found:
+        return None
+    if len(found) > 1:
+        names = [path.name for path, _ in found]
+        msg = (
+            f"{project.root} has {' and '.join(names)}, and each would decide the "
+            "versions; delete the ones the project no longer uses."
+        )
+        raise LockError(msg)
+    path, upgrade = found[0]
+    if refresh:
+        say(f"--refresh does not apply: {path} decides the versions (`{upgrade}`)")
+    if path.name == pipenv.PIPFILE_LOCK:
+        decided = pipenv.lock_from_pipfile_lock(project.name, project.root, target, say)
+    elif path.name == uv_lock.UV_LOCK:
+        decided = uv_lock.lock_from_uv_lock(project.name, project.root, target, path, say)
+    else:
+        decided = poetry_lock.lock_from_poetry_lock(project.name, project.root, target, path, say)
+    _check_requirements_file(project, target, decided, path.name)
+    return decided
+
+
+def _resolved_lock(
+    project: Project,
+    target: Target,
+    resolver: str,
+    cache: Cache,
+    say: Report,
+    refresh: bool,
+    allow_sdist: bool,
+) -> Lock:
+    """The lock a resolver makes of the project's requirements, cached by its inputs."""
     chosen = resolvers.find_resolver(resolver)
     if chosen.name == "pip-tools" and project.requirements:
         chosen = resolvers.pip_tools_for(target, chosen, cache, say)

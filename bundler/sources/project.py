@@ -179,45 +179,23 @@ def _load_directory(
     cache: Cache,
     report: Report | None,
 ) -> Project:
-    pyproject = _read_pyproject(root / "pyproject.toml")
-    project_table = _table(pyproject, "project", root / "pyproject.toml")
-    tool_table = _table(_table(pyproject, "tool", root), "lambundle", root / "pyproject.toml")
-
-    requirements: list[str] = []
-    deps = project_table.get("dependencies", [])
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        msg = f"{root / 'pyproject.toml'}: [project] dependencies must be a list of strings."
-        raise ProjectError(msg)
-    requirements += [_check_requirement(d, f"{root / 'pyproject.toml'}") for d in deps]
-    poetry_table = _table(_table(pyproject, "tool", root), "poetry", root / "pyproject.toml")
-    poetry_python: str | None = None
-    if poetry_table:
-        locked = (root / poetry.POETRY_LOCK).is_file()
-        requirements += poetry.requirements(pyproject, root / "pyproject.toml", locked=locked)
-        poetry_python = poetry.requires_python(pyproject, root / "pyproject.toml")
-    pipenv_python: str | None = None
-    if (root / "Pipfile").is_file():
-        requirements += pipenv.requirements(root)
-        pipenv_python = pipenv.requires_python(root)
-    if (root / "requirements.txt").exists():
-        requirements += parse_requirements_file(root / "requirements.txt")
-    requirements = list(dict.fromkeys(requirements))
+    pyproject_path = root / "pyproject.toml"
+    pyproject = _read_pyproject(pyproject_path)
+    project_table = _table(pyproject, "project", pyproject_path)
+    tool = _table(pyproject, "tool", root)
+    poetry_table = _table(tool, "poetry", pyproject_path)
+    requirements, requires_python = _directory_requirements(root, pyproject, poetry_table)
 
     files = _code_files(root)
     # Poetry's `package-mode = false` declares a dependencies-only project: nothing to build.
     is_package = "build-system" in pyproject and poetry_table.get("package-mode") is not False
     name = project_table.get("name") or poetry_table.get("name") or root.name
     if not isinstance(name, str):
-        msg = f"{root / 'pyproject.toml'}: [project] name must be a string."
+        msg = f"{pyproject_path}: [project] name must be a string."
         raise ProjectError(msg)
-    requires_python = project_table.get("requires-python", poetry_python or pipenv_python)
-    if requires_python is not None and not isinstance(requires_python, str):
-        msg = f"{root / 'pyproject.toml'}: requires-python must be a string."
-        raise ProjectError(msg)
-
-    configured = tool_table.get("handler")
+    configured = _table(tool, "lambundle", pyproject_path).get("handler")
     if configured is not None and not isinstance(configured, str):
-        msg = f"{root / 'pyproject.toml'}: [tool.lambundle] handler must be a string."
+        msg = f"{pyproject_path}: [tool.lambundle] handler must be a string."
         raise ProjectError(msg)
     wanted = handler or configured
     if wanted:
@@ -246,6 +224,38 @@ def _load_directory(
         is_script=False,
         requires_python=requires_python,
     )
+
+
+def _directory_requirements(
+    root: Path, pyproject: dict[str, object], poetry_table: dict[str, object]
+) -> tuple[list[str], str | None]:
+    """The requirements of a function directory, from every file that may declare them
+    ([project] dependencies, Poetry's tables, a Pipfile, requirements.txt), and the
+    Python versions it requires."""
+    pyproject_path = root / "pyproject.toml"
+    project_table = _table(pyproject, "project", pyproject_path)
+    requirements: list[str] = []
+    deps = project_table.get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        msg = f"{pyproject_path}: [project] dependencies must be a list of strings."
+        raise ProjectError(msg)
+    requirements += [_check_requirement(d, f"{pyproject_path}") for d in deps]
+    poetry_python: str | None = None
+    if poetry_table:
+        locked = (root / poetry.POETRY_LOCK).is_file()
+        requirements += poetry.requirements(pyproject, pyproject_path, locked=locked)
+        poetry_python = poetry.requires_python(pyproject, pyproject_path)
+    pipenv_python: str | None = None
+    if (root / "Pipfile").is_file():
+        requirements += pipenv.requirements(root)
+        pipenv_python = pipenv.requires_python(root)
+    if (root / "requirements.txt").exists():
+        requirements += parse_requirements_file(root / "requirements.txt")
+    requires_python = project_table.get("requires-python", poetry_python or pipenv_python)
+    if requires_python is not None and not isinstance(requires_python, str):
+        msg = f"{pyproject_path}: requires-python must be a string."
+        raise ProjectError(msg)
+    return list(dict.fromkeys(requirements)), requires_python
 
 
 def _read_pyproject(path: Path) -> dict[str, object]:

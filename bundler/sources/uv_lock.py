@@ -57,9 +57,24 @@ def lock_from_uv_lock(name: str, root: Path, target: Target, uv_lock: Path, say:
             f"lock was made, run `uv lock` in {root}."
         )
         raise LockError(msg)
+    body = _pins_for_target(proc.stdout, target, uv_lock)
+    digest = hashlib.sha256(uv_lock.read_bytes()).hexdigest()
+    major, minor = target.glibc
+    text = (
+        f"# Hash-pinned lock of {name}, the versions of its uv.lock (sha256 {digest})\n"
+        f"# target: python{target.python} {target.arch} (glibc {major}.{minor})\n"
+        + "".join(body)
+    )
+    lock = Lock.from_text(text, f"{uv_lock} (exported by uv)")
+    say(f"Locked {len(lock.pins)} distribution(s) as {uv_lock.name} pins them")
+    return lock
+
+
+def _pins_for_target(exported: str, target: Target, uv_lock: Path) -> list[str]:
+    """The lines of uv's export that apply to `target`, markers decided and dropped."""
     environment = {**target_environment(target), "extra": ""}
     body: list[str] = []
-    for _, requirement, options in requirement_lines(proc.stdout):
+    for _, requirement, options in requirement_lines(exported):
         if requirement.startswith(("-e", ".", "/")) or " @ " in requirement:
             msg = (
                 f"{uv_lock} pins {requirement.split(';')[0].strip()!r}, a local or direct "
@@ -77,15 +92,4 @@ def lock_from_uv_lock(name: str, root: Path, target: Target, uv_lock: Path, say:
         req.marker = None
         hashes = sorted(o for o in options if o.startswith("--hash="))
         body.append(" \\\n    ".join([str(req), *hashes]) + "\n")
-    digest = hashlib.sha256(uv_lock.read_bytes()).hexdigest()
-    major, minor = target.glibc
-    text = (
-        f"# Hash-pinned lock of {name}, the versions of its uv.lock (sha256 {digest})\n"
-        f"# target: python{target.python} {target.arch} (glibc {major}.{minor})\n"
-        + "".join(body)
-    )
-    lock = Lock.from_text(text, f"{uv_lock} (exported by uv)")
-    say(f"Locked {len(lock.pins)} distribution(s) as {uv_lock.name} pins them")
-    return lock
-
-
+    return body
