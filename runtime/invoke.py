@@ -214,12 +214,16 @@ def describe_exception(exc, request_id):
 
 
 def trim_runtime_frames(frames):
-    """Drop the leading frames that belong to this runtime (awslambdaric drops bootstrap.py's)."""
+    """Drop the leading frames that belong to this runtime (awslambdaric drops bootstrap.py's).
+
+    With no user frame at all (a handler that is not callable) the runtime's last frame is
+    kept, the call that failed, as awslambdaric shows its one frame that made the call.
+    """
     here = os.path.dirname(os.path.abspath(__file__)) + os.sep
     for i, frame in enumerate(frames):
         if not frame[0].startswith(here):
             return frames[i:]
-    return frames
+    return frames[-1:]
 
 
 def xray_cause(error_type, message, frames):
