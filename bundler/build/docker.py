@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from bundler.build.bytecode import Compiler
 from bundler.bundle.archive import ZipEntry
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, UsageError, output_tail
@@ -199,6 +200,14 @@ def compile_entries(
     return failed
 
 
+def compiler(runner: DockerRunner, target: Target) -> Compiler:
+    """`compile_entries` in the image, as the build's bytecode compiler."""
+    return Compiler(
+        ("docker", image_tag(target)),
+        lambda py, ddir, dest: compile_entries(runner, target, py, ddir, dest),
+    )
+
+
 def build_constraints(pin: Pin, target: Target, cache: Cache, report: Report) -> tuple[Pin, ...]:
     """The hash-pinned build dependencies of `pin`'s sdist for `target`: its
     `[build-system] requires` (read from the sdist, fetched by hash), locked like any
@@ -240,8 +249,6 @@ def wheels_for(
     """
     from packaging.utils import canonicalize_name, parse_wheel_filename
 
-    from bundler.sources.wheels import describe, wheel_rank
-
     if not pins:
         return {}
     ordered = sorted(pins, key=lambda p: canonicalize_name(p.name))
@@ -254,39 +261,63 @@ def wheels_for(
     key = Cache.key(*parts)
 
     def build(tmp: Path) -> None:
-        lock_dir = tmp / "lock"
-        lock_dir.mkdir()
-        for pin in ordered:  # one build each: two sdists may need different build deps
-            name = canonicalize_name(pin.name)
-            (lock_dir / f"{name}.txt").write_text(_pin_lines([pin]))
-            (lock_dir / f"{name}-build.txt").write_text(_pin_lines(constraints[pin.name]))
-            # Each call lists every wheel in the directory so far; the last one, all.
-            built = build_wheels(
-                runner, target, lock_dir / f"{name}.txt", tmp / "wheels",
-                lock_dir / f"{name}-build.txt",
-            )  # fmt: skip
-        shutil.rmtree(lock_dir)
-        names = {}
-        for wheel in built:
-            name, version, _, _ = parse_wheel_filename(wheel.name)
-            names[canonicalize_name(name)] = (str(version), wheel)
-        for pin in pins:
-            got = names.get(canonicalize_name(pin.name))
-            if got is None or got[0] != pin.version:
-                msg = (
-                    f"Docker built no wheel of {pin.name}=={pin.version} "
-                    f"(got {sorted(w.name for w in built)}); see the build output above."
-                )
-                raise DockerError(msg)
-            if wheel_rank(got[1].name, target) is None:
-                msg = (
-                    f"Docker built {got[1].name}, which does not fit {describe(target)}; "
-                    "the image's platform does not match the target."
-                )
-                raise DockerError(msg)
+        built = _build_each(runner, target, ordered, constraints, tmp)
+        _check_built(built, pins, target)
 
     entry = cache.dir("docker-wheels", key) or cache.put_dir("docker-wheels", key, build)
     out: dict[str, Path] = {}
     for wheel in sorted((entry / "wheels").glob("*.whl")):
         out[canonicalize_name(parse_wheel_filename(wheel.name)[0])] = wheel
     return out
+
+
+def _build_each(
+    runner: DockerRunner,
+    target: Target,
+    ordered: Sequence[Pin],
+    constraints: dict[str, tuple[Pin, ...]],
+    tmp: Path,
+) -> list[Path]:
+    """Build the wheel of each pin into `tmp/wheels`, one run each; every wheel built."""
+    from packaging.utils import canonicalize_name
+
+    lock_dir = tmp / "lock"
+    lock_dir.mkdir()
+    built: list[Path] = []
+    for pin in ordered:  # one build each: two sdists may need different build deps
+        name = canonicalize_name(pin.name)
+        (lock_dir / f"{name}.txt").write_text(_pin_lines([pin]))
+        (lock_dir / f"{name}-build.txt").write_text(_pin_lines(constraints[pin.name]))
+        # Each call lists every wheel in the directory so far; the last one, all.
+        built = build_wheels(
+            runner, target, lock_dir / f"{name}.txt", tmp / "wheels",
+            lock_dir / f"{name}-build.txt",
+        )  # fmt: skip
+    shutil.rmtree(lock_dir)
+    return built
+
+
+def _check_built(built: Sequence[Path], pins: Sequence[Pin], target: Target) -> None:
+    """Refuse a build without a wheel of each pin's name and version that fits the target."""
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    from bundler.sources.wheels import describe, wheel_rank
+
+    names = {}
+    for wheel in built:
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        names[canonicalize_name(name)] = (str(version), wheel)
+    for pin in pins:
+        got = names.get(canonicalize_name(pin.name))
+        if got is None or got[0] != pin.version:
+            msg = (
+                f"Docker built no wheel of {pin.name}=={pin.version} "
+                f"(got {sorted(w.name for w in built)}); see the build output above."
+            )
+            raise DockerError(msg)
+        if wheel_rank(got[1].name, target) is None:
+            msg = (
+                f"Docker built {got[1].name}, which does not fit {describe(target)}; "
+                "the image's platform does not match the target."
+            )
+            raise DockerError(msg)

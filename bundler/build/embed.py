@@ -12,7 +12,7 @@ time:
   the `config-3.X-*` directory (static libpython, Makefile), the prefix's own
   site-packages (pip, setuptools: the function's dependencies come from the bundle), and
   every pyc the installation had: those are timestamp-checked, which never validate from
-  a zip's fixed date on read-only /opt, so `bundler.build.pipeline` compiles unchecked-hash pyc
+  a zip's fixed date on read-only /opt, so `bundler.build.bytecode` compiles unchecked-hash pyc
   for the in-Lambda paths instead;
 - no headers, no `share/`, no other scripts; ELF files without debug sections when
   `strip` is installed.

@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bundler.build.pipeline import check_out, code_entries, unzipped_size
+from bundler.build.executor import check_out, unzipped_size
+from bundler.build.files import code_entries
 from bundler.bundle import manifest
 from bundler.bundle.archive import ZipEntry, entries_from_tree, write_zip
 from bundler.bundle.manifest import Manifest

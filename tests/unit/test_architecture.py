@@ -166,8 +166,8 @@ def test_the_graph_is_read_from_the_code(graph):
     # function-level imports included (the CLI imports its subsystems inside commands).
     assert "bundler.sources.lock" in graph["bundler.sources.wheels"]
     assert "bundler.measure.compare" in graph["bundler.cli"]
-    assert "bundler.sandbox" in {subsystem(t) for t in graph["bundler.build.pipeline"]} or any(
-        t.startswith("bundler.sandbox") for t in graph["bundler.build.pipeline"]
+    assert "bundler.sandbox" in {subsystem(t) for t in graph["bundler.build.verify"]} or any(
+        t.startswith("bundler.sandbox") for t in graph["bundler.build.verify"]
     )
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import strategies
+from bundler.build import executor
 from bundler.build import pipeline as build
 from bundler.build.bytecode import Bytecode
 from bundler.bundle.archive import ZipEntry
@@ -59,5 +60,5 @@ def pinned(tmp_path: Path, name: str, code: bytes = b"import big\n",
         )
     )
     out = tmp_path / name
-    build.execute(plan, out, cache=Cache(tmp_path / "cache"), bytecode=Bytecode("none"))
+    executor.execute(plan, out, cache=Cache(tmp_path / "cache"), bytecode=Bytecode("none"))
     return out

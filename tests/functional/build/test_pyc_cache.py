@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.build import pipeline as build
+from bundler.build import bytecode
 from bundler.bundle.archive import ZipEntry, entries_from_tree
 from bundler.core import interpreters
 from bundler.core.cache import Cache
@@ -34,17 +34,17 @@ def tree(root: Path, files: dict[str, str]) -> tuple[ZipEntry, ...]:
     return tuple(entries_from_tree(root))
 
 
-def recording_compiler() -> tuple[build.Compiler, list[list[str]]]:
+def recording_compiler() -> tuple[bytecode.Compiler, list[list[str]]]:
     """The real compiler, and the list of what each of its runs was asked to compile."""
     assert PY312 is not None
-    real = build.local_compiler(PY312)
+    real = bytecode.local_compiler(PY312)
     asked: list[list[str]] = []
 
     def spy(py: tuple[ZipEntry, ...], ddir: str, dest: Path) -> list[str]:
         asked.append(sorted(e.arcname for e in py))
         return real.compile(py, ddir, dest)
 
-    return build.Compiler(real.ident, spy), asked
+    return bytecode.Compiler(real.ident, spy), asked
 
 
 def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
     compiler, asked = recording_compiler()
     site = "/opt/python/lib/python3.12/site-packages"
 
-    first, failed = build._pyc_for(tree(tmp_path / "one", FILES), site, compiler, cache)
+    first, failed = bytecode._pyc_for(tree(tmp_path / "one", FILES), site, compiler, cache)
     assert asked == [sorted(FILES)]
     assert failed == ["gamma/bad.py"]
     names = sorted(e.arcname for e in first)
@@ -68,7 +68,7 @@ def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
     # Another install tree (a new lock) in which only beta changed.
     asked.clear()
     changed = {**FILES, "beta/__init__.py": "B = 2\n"}
-    second, failed = build._pyc_for(tree(tmp_path / "two", changed), site, compiler, cache)
+    second, failed = bytecode._pyc_for(tree(tmp_path / "two", changed), site, compiler, cache)
     assert asked == [["beta/__init__.py"]]
     assert failed == ["gamma/bad.py"]  # remembered with gamma's cached pyc
     assert sorted(e.arcname for e in second) == names
@@ -83,7 +83,7 @@ def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
 
     # Unchanged: nothing is compiled, nothing is hashed again.
     asked.clear()
-    third, _ = build._pyc_for(tree(tmp_path / "two", changed), site, compiler, cache)
+    third, _ = bytecode._pyc_for(tree(tmp_path / "two", changed), site, compiler, cache)
     assert asked == []
     assert sorted(e.arcname for e in third) == names
 
@@ -92,12 +92,12 @@ def test_a_package_dropped_from_the_cache_is_compiled_again(tmp_path: Path) -> N
     cache = Cache(tmp_path / "cache")
     compiler, asked = recording_compiler()
     entries = tree(tmp_path / "site", {"alpha/__init__.py": "A = 1\n", "beta.py": "B = 1\n"})
-    build._pyc_for(entries, "/var/task", compiler, cache)
+    bytecode._pyc_for(entries, "/var/task", compiler, cache)
     for package in (cache.root / "pyc-package").iterdir():
         if (package / "tree" / "alpha").exists():
             cache.remove("pyc-package", package.name)
     asked.clear()
-    pyc, _ = build._pyc_for(entries, "/var/task", compiler, cache)
+    pyc, _ = bytecode._pyc_for(entries, "/var/task", compiler, cache)
     assert asked == [["alpha/__init__.py"]]
     assert sorted(e.arcname for e in pyc) == [
         "__pycache__/beta.cpython-312.pyc",
@@ -108,10 +108,10 @@ def test_a_package_dropped_from_the_cache_is_compiled_again(tmp_path: Path) -> N
 def test_an_entry_without_its_package_list_is_rebuilt(tmp_path: Path) -> None:
     assert PY312 is not None
     cache = Cache(tmp_path / "cache")
-    compiler = build.local_compiler(PY312)
+    compiler = bytecode.local_compiler(PY312)
     entries = tree(tmp_path / "site", {"alpha/__init__.py": "A = 1\n"})
-    build._pyc_for(entries, "/var/task", compiler, cache)
+    bytecode._pyc_for(entries, "/var/task", compiler, cache)
     for entry in (cache.root / "pyc").iterdir():
         (entry / "packages.json").unlink()  # as an older lambundle's entry would be
-    pyc, _ = build._pyc_for(entries, "/var/task", compiler, cache)
+    pyc, _ = bytecode._pyc_for(entries, "/var/task", compiler, cache)
     assert [e.arcname for e in pyc] == ["alpha/__pycache__/__init__.cpython-312.pyc"]

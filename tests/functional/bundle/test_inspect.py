@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import strategies
-from bundler.build import pipeline as build
+from bundler.build import executor
 from bundler.build.bytecode import Bytecode
 from bundler.bundle import limits
 from bundler.bundle.archive import ZipEntry
@@ -44,7 +44,7 @@ def make_bundle(tmp_path: Path, strategy: str, runtime: str = "") -> Path:
         )
     )
     out = tmp_path / strategy
-    build.execute(plan, out, cache=Cache(tmp_path / "cache"), bytecode=Bytecode("none"))
+    executor.execute(plan, out, cache=Cache(tmp_path / "cache"), bytecode=Bytecode("none"))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bundler.build.pipeline import _in_test_suite
+from bundler.build.bytecode import _in_test_suite
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import strategies
-from bundler.build.pipeline import check_plan, unzipped_size
+from bundler.build.executor import check_plan, unzipped_size
 from bundler.bundle import limits
 from bundler.bundle.archive import ZipEntry
 from bundler.bundle.plan import Dist, PlanInputs

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import strategies
-from bundler.build import pipeline as build
+from bundler.build import executor
 from bundler.build.bytecode import Bytecode
 from bundler.bundle import limits
 from bundler.bundle.archive import ZipEntry
@@ -38,7 +38,7 @@ def leftovers(out: Path) -> list[str]:
 
 def test_execute_writes_archives_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = build.execute(plan(), out, cache=Cache(tmp_path / "c"), bytecode=NONE)
+    result = executor.execute(plan(), out, cache=Cache(tmp_path / "c"), bytecode=NONE)
     assert sorted(p.name for p in out.iterdir()) == [
         "bundle.json",
         "function.zip",
@@ -53,8 +53,8 @@ def test_execute_writes_archives_and_manifest(tmp_path: Path) -> None:
 
 def test_a_rebuild_replaces_the_previous_bundle(tmp_path: Path) -> None:
     out, cache = tmp_path / "out", Cache(tmp_path / "c")
-    first = build.execute(plan(), out, cache=cache, bytecode=NONE)
-    second = build.execute(plan(b"changed = 1\n"), out, cache=cache, bytecode=NONE)
+    first = executor.execute(plan(), out, cache=cache, bytecode=NONE)
+    second = executor.execute(plan(b"changed = 1\n"), out, cache=cache, bytecode=NONE)
     assert first.function.sha256 != second.function.sha256
     assert json.loads((out / "bundle.json").read_text())["function"]["sha256"] == (
         second.function.sha256
@@ -66,23 +66,23 @@ def test_an_interrupted_build_leaves_the_previous_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, cache = tmp_path / "out", Cache(tmp_path / "c")
-    build.execute(plan(), out, cache=cache, bytecode=NONE)
+    executor.execute(plan(), out, cache=cache, bytecode=NONE)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def interrupted(path: Path, entries: object, store: object = None) -> None:
         path.write_bytes(b"half a zip")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build, "write_zip", interrupted)
+    monkeypatch.setattr(executor, "write_zip", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        build.execute(plan(b"new = 1\n"), out, cache=cache, bytecode=NONE)
+        executor.execute(plan(b"new = 1\n"), out, cache=cache, bytecode=NONE)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert leftovers(out) == []
 
 
 def test_a_failed_verify_leaves_the_previous_bundle(tmp_path: Path) -> None:
     out, cache = tmp_path / "out", Cache(tmp_path / "c")
-    build.execute(plan(), out, cache=cache, bytecode=NONE)
+    executor.execute(plan(), out, cache=cache, bytecode=NONE)
     before = (out / "bundle.json").read_bytes()
     seen: list[Path] = []
 
@@ -92,7 +92,7 @@ def test_a_failed_verify_leaves_the_previous_bundle(tmp_path: Path) -> None:
         raise BundlerError("--verify: Runtime.ImportModuleError")
 
     with pytest.raises(BundlerError, match="ImportModuleError"):
-        build.execute(plan(b"import nope\n"), out, cache=cache, bytecode=NONE, verifier=verifier)
+        executor.execute(plan(b"import nope\n"), out, cache=cache, bytecode=NONE, verifier=verifier)
     assert seen and seen[0] != out
     assert (out / "bundle.json").read_bytes() == before
     assert leftovers(out) == []
@@ -103,7 +103,7 @@ def test_zipped_size_is_checked_before_the_output_is_replaced(
 ) -> None:
     monkeypatch.setattr(limits, "MAX_ZIPPED", 10)
     with pytest.raises(LimitError, match="zipped function.zip"):
-        build.execute(plan(), tmp_path / "out", cache=Cache(tmp_path / "c"), bytecode=NONE)
+        executor.execute(plan(), tmp_path / "out", cache=Cache(tmp_path / "c"), bytecode=NONE)
     assert not (tmp_path / "out").exists()
     assert leftovers(tmp_path / "out") == []
 
@@ -111,9 +111,9 @@ def test_zipped_size_is_checked_before_the_output_is_replaced(
 def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(UsageError, match="is a file"):
-        build.check_out(tmp_path / "f")
+        executor.check_out(tmp_path / "f")
     with pytest.raises(UsageError, match="not writable"):
-        build.check_out(tmp_path / "f" / "sub")
+        executor.check_out(tmp_path / "f" / "sub")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes everywhere")
@@ -123,7 +123,7 @@ def test_out_in_a_read_only_directory_is_refused(tmp_path: Path) -> None:
     ro.chmod(0o500)
     try:
         with pytest.raises(UsageError, match="not writable"):
-            build.check_out(ro / "out")
+            executor.check_out(ro / "out")
     finally:
         ro.chmod(0o700)
 
@@ -132,19 +132,12 @@ def test_a_directory_that_is_not_a_bundle_is_not_replaced(tmp_path: Path) -> Non
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(UsageError, match="refusing to replace"):
-        build.check_out(tmp_path / "mine")
-    build.check_out(tmp_path / "new" / "dir")  # missing dirs are fine
-
-
-def test_default_out_is_inside_the_source(tmp_path: Path) -> None:
-    script = tmp_path / "tool.py"
-    script.write_text("")
-    assert build.default_out(tmp_path, "pinned") == tmp_path / ".lambundle" / "pinned"
-    assert build.default_out(script, "vendored") == tmp_path / ".lambundle" / "tool-vendored"
+        executor.check_out(tmp_path / "mine")
+    executor.check_out(tmp_path / "new" / "dir")  # missing dirs are fine
 
 
 def test_cached_members_keep_deflated_members_in_the_cache(tmp_path: Path) -> None:
-    members = build.CachedMembers(Cache(tmp_path / "c"))
+    members = executor.CachedMembers(Cache(tmp_path / "c"))
     assert members.get("k1") is None
     members.put("k1", b"deflated")
     assert members.get("k1") == b"deflated"

@@ -1,0 +1,178 @@
+"""The function's dependencies, locked and installed for the target: the tree the
+strategies place, cached by lock (bundler.core.cache).
+
+Locally the lock's wheels are downloaded, hash-checked and unpacked
+(bundler.sources.wheels); with a Docker runner (`--docker`) the lock may pin sdists, and
+what has no wheel for the target is built in Lambda's build image (bundler.build.docker).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from bundler.build import docker as dk
+from bundler.build.keys import CACHE_VERSION
+from bundler.bundle.plan import Dist
+from bundler.core.cache import Cache
+from bundler.core.errors import BundlerError
+from bundler.core.progress import Report
+from bundler.core.target import Target
+from bundler.sources.lock import Lock, Pin
+from bundler.sources.project import Project
+from bundler.sources.wheels import Distribution
+
+
+@dataclasses.dataclass(frozen=True)
+class Dependencies:
+    """A lock and its installed tree; all None/() for a function without dependencies."""
+
+    lock_text: str | None = None
+    lock_sha256: str | None = None
+    site: Path | None = None
+    distributions: tuple[Dist, ...] = ()
+
+
+def install_dependencies(
+    project: Project,
+    target: Target,
+    *,
+    resolver: str,
+    cache: Cache,
+    report: Report,
+    runner: dk.DockerRunner | None = None,
+) -> Dependencies:
+    """Lock `project`'s requirements for `target` and install them, from the cache when
+    that lock (and the function's own wheels) were installed before.
+
+    With a Docker `runner`, the lock may pin sdists, and what has no wheel for the target
+    is built in the image.
+    """
+    if not project.requirements and not project.local_wheels:
+        return Dependencies()
+    from bundler.sources.locking import lock_project
+
+    report("locking dependencies")
+    lock = lock_project(
+        project,
+        target,
+        resolver=resolver,
+        cache=cache,
+        report=report,
+        allow_sdist=runner is not None,
+    )
+    entry = _installed(lock, project, target, cache, report, runner)
+    raw = json.loads((entry / "dists.json").read_text(encoding="utf-8"))
+    dists = tuple(
+        sorted(
+            (Dist(d["name"], d["version"], d["size"]) for d in raw), key=lambda d: d.name.lower()
+        )
+    )
+    return Dependencies(lock.text, lock.sha256, entry / "site", dists)
+
+
+def _installed(
+    lock: Lock,
+    project: Project,
+    target: Target,
+    cache: Cache,
+    report: Report,
+    runner: dk.DockerRunner | None,
+) -> Path:
+    """The cache entry holding the lock installed (`site/`) and its distributions
+    (`dists.json`), installed now when it is not there yet."""
+    from bundler.sources.wheels import install
+
+    wheel_parts: list[str | bytes] = []
+    for wheel in project.local_wheels:
+        wheel_parts += [wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest()]
+    key = Cache.key(
+        CACHE_VERSION,
+        "site",
+        lock.sha256,
+        target.python,
+        target.arch,
+        "{}.{}".format(*target.glibc),
+        *wheel_parts,
+    )
+    entry = cache.dir("site", key)
+    if entry is not None:
+        return entry
+    report("installing dependencies")
+
+    def build(tmp: Path) -> None:
+        if runner is not None:
+            installed = _install_with_docker(
+                lock, project, target, tmp / "site", cache, runner, report
+            )
+        else:
+            installed = install(
+                lock,
+                target,
+                tmp / "site",
+                cache=cache,
+                local_wheels=project.local_wheels,
+                report=report,
+            )
+        dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
+        (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")
+
+    return cache.put_dir("site", key, build)
+
+
+def _install_with_docker(
+    lock: Lock,
+    project: Project,
+    target: Target,
+    dest: Path,
+    cache: Cache,
+    runner: dk.DockerRunner,
+    report: Report,
+) -> list[Distribution]:
+    """Install the lock like `bundler.sources.wheels.install`, building wheel-less pins in Docker.
+
+    Wheels that exist for the target are downloaded and verified as always; a pin pip
+    finds no fitting wheel for is built from its hash-pinned sdist in the image.
+    """
+    from packaging.utils import canonicalize_name
+
+    from bundler.sources.wheels import (
+        NoWheelError,
+        describe,
+        fetch,
+        install_wheel,
+        install_wheels,
+        wheel_rank,
+    )
+
+    pins: dict[str, Pin] = {canonicalize_name(p.name): p for p in lock.pins}
+    to_build: set[str] = set()
+    # One pip run finds the first wheel-less pin; each further run skips the ones found.
+    while True:
+        try:
+            wheels = fetch(
+                [p for n, p in pins.items() if n not in to_build], target, cache=cache,
+                report=report,
+            )  # fmt: skip
+            break
+        except NoWheelError as exc:
+            if exc.name in to_build or exc.name not in pins:
+                raise
+            to_build.add(exc.name)
+    if to_build:
+        report(f"building {', '.join(sorted(to_build))} from source in Docker")
+        wheels.update(
+            dk.wheels_for(runner, target, [pins[n] for n in sorted(to_build)], cache, report)
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in sorted(pins):
+        report(f"Installing {pins[name].name} {pins[name].version} ({wheels[name].name})")
+    installed = install_wheels([wheels[name] for name in sorted(pins)], dest, cache)
+    for wheel in project.local_wheels:
+        if wheel_rank(wheel.name, target) is None:
+            msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
+            raise BundlerError(msg)
+        installed.append(install_wheel(Path(wheel), dest))
+    return sorted(installed, key=lambda d: canonicalize_name(d.name))

@@ -1,0 +1,192 @@
+"""The one writer of bundles: a plan's archives and manifest, written into a temporary
+directory beside the output, checked against Lambda's limits, verified, and only then put
+in the output's place. A failure or Ctrl-C at any point leaves the previous bundle as it
+was.
+
+Each archive is cached by its entries, and each large member by its content
+(`CachedMembers`), so an unchanged rebuild only copies cached zips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bundler.build.bytecode import Bytecode
+from bundler.build.keys import entries_key
+from bundler.bundle import limits, manifest
+from bundler.bundle.archive import ZipEntry, write_zip
+from bundler.bundle.manifest import Manifest
+from bundler.bundle.plan import Plan, entry_size
+from bundler.core.cache import Cache
+from bundler.core.errors import BundlerError, UsageError
+from bundler.core.progress import Report, quiet
+
+# A verifier starts the bundle directory and raises if the handler does not import.
+Verifier = Callable[[Path], None]
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def unzipped_size(entries: Sequence[ZipEntry]) -> int:
+    """Bytes the entries take once extracted; a later entry of the same name wins."""
+    by_name = {e.arcname: e for e in entries}
+    return sum(entry_size(e) for e in by_name.values())
+
+
+def check_plan(plan: Plan) -> None:
+    """Lambda's unzipped-size and layer-count limits, before anything is written."""
+    found = limits.checks(
+        unzipped_size(plan.function.entries),
+        [unzipped_size(layer.entries) for layer in plan.layers],
+    )
+    limits.enforce(found, [(d.name, d.version, d.size) for d in plan.distributions])
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that is a file, unwritable, or a directory that is not a bundle."""
+    if out.exists() and not out.is_dir():
+        msg = f"--out {out} is a file, not a directory; pass a directory path."
+        raise UsageError(msg)
+    if out.is_dir() and any(out.iterdir()) and not (out / manifest.MANIFEST_NAME).is_file():
+        msg = (
+            f"--out {out} is a non-empty directory without {manifest.MANIFEST_NAME}; "
+            "refusing to replace what is not a lambundle bundle. Pass an empty or new directory."
+        )
+        raise UsageError(msg)
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"--out {out}: {parent} is not writable; pass a directory you can write to."
+        raise UsageError(msg)
+
+
+# -- the executor -------------------------------------------------------------------------
+
+
+def execute(
+    plan: Plan,
+    out: Path,
+    *,
+    cache: Cache,
+    bytecode: Bytecode,
+    verifier: Verifier | None = None,
+    report: Report = quiet,
+) -> Manifest:
+    """Write the plan's archives and manifest, verify, and replace `out` with the result."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        msg = f"Cannot create the output directory next to {out} ({exc}); pass another --out."
+        raise UsageError(msg) from None
+    try:
+        result = _write(plan, tmp, cache, bytecode, report)
+        if verifier is not None:
+            report("verifying: starting the bundle in the sandbox")
+            verifier(tmp)
+        _replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        msg = f"Writing the bundle next to {out} failed ({exc}); the previous output is unchanged."
+        raise BundlerError(msg) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _write(plan: Plan, tmp: Path, cache: Cache, bytecode: Bytecode, report: Report) -> Manifest:
+    """The plan's archives and manifest in `tmp`, the zipped function checked on the way."""
+    described = []
+    for artifact in plan.artifacts:
+        report(f"writing {artifact.file}")
+        _write_cached(artifact.entries, tmp / artifact.file, cache)
+        described.append(
+            manifest.describe_artifact(
+                artifact.name, tmp / artifact.file, unzipped_size(artifact.entries)
+            )
+        )
+    function = described[0] if plan.artifacts[0].kind == "function" else None
+    assert function is not None, "the function comes first in every plan"
+    limits.enforce(
+        limits.checks(
+            function.unzipped_size,
+            [a.unzipped_size for a in described[1:]],
+            function_zipped=function.size,
+        ),
+        [(d.name, d.version, d.size) for d in plan.distributions],
+    )
+    result = Manifest(
+        strategy=plan.strategy,
+        target=plan.target,
+        handler=plan.handler,
+        function=function,
+        layers=tuple(described[1:]),
+        sys_path=plan.sys_path,
+        environment=dict(plan.environment),
+        lock_sha256=plan.lock_sha256,
+        distributions=tuple((d.name, d.version) for d in plan.distributions),
+        bytecode=bytecode.to_json(),
+    )
+    manifest.write(tmp, result)
+    return result
+
+
+def _write_cached(entries: Sequence[ZipEntry], dest: Path, cache: Cache) -> None:
+    key = entries_key(entries, cache, "zip")
+    entry = cache.dir("zip", key)
+    if entry is None:
+        members = CachedMembers(cache)
+        entry = cache.put_dir(
+            "zip", key, lambda tmp: write_zip(tmp / "archive.zip", entries, members)
+        )
+    shutil.copyfile(entry / "archive.zip", dest)
+
+
+class CachedMembers:
+    """`archive.MemberStore` in lambundle's cache: each large member deflated once, for
+    every strategy's zip and every rebuild that ships it again."""
+
+    KIND = "deflated"
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    def get(self, key: str) -> bytes | None:
+        entry = self.cache.dir(self.KIND, key)
+        if entry is None:
+            return None
+        try:
+            return (entry / "member").read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, deflated: bytes) -> None:
+        def write(tmp: Path) -> None:
+            (tmp / "member").write_bytes(deflated)
+
+        self.cache.remove(self.KIND, key)  # a damaged one is replaced, not kept
+        self.cache.put_dir(self.KIND, key, write)
+
+
+def _replace(new: Path, out: Path) -> None:
+    """Move `new` to `out`; the previous `out` survives until the new one is in place."""
+    old = None
+    if out.exists():
+        # rename(2) may replace an empty directory: a fresh unique name, never a stale one.
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        out.rename(old)
+    try:
+        new.rename(out)
+    except BaseException:
+        if old is not None:
+            old.rename(out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

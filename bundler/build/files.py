@@ -1,0 +1,68 @@
+"""The files a plan places, as zip entries: the function's own, the installed
+dependencies', the runtime's and an embedded Python's. Bytecode the host left in them is
+not shipped: bundler.build.bytecode compiles the pyc that are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path, PurePosixPath
+
+from bundler.build.slim import slim as slim_entries
+from bundler.bundle.archive import ZipEntry, entries_from_tree
+from bundler.bundle.layer import runtime_entries
+from bundler.core.progress import Report
+from bundler.sources.project import Project
+
+# Where bundles go inside a project by default; never part of the function itself.
+DEFAULT_OUT_DIR = ".lambundle"
+
+
+@dataclasses.dataclass(frozen=True)
+class Files:
+    """The entries of one build, before the strategy places them."""
+
+    code: tuple[ZipEntry, ...]  # relative to the task root
+    deps: tuple[ZipEntry, ...]  # relative to the strategy's dependency directory
+    runtime: tuple[ZipEntry, ...]  # relative to /opt
+    python: tuple[ZipEntry, ...] = ()  # an embedded CPython, relative to /opt
+
+
+def gather(
+    project: Project,
+    site: Path | None,
+    python: tuple[ZipEntry, ...],
+    *,
+    slim: bool,
+    report: Report,
+) -> Files:
+    """The function's files, the installed tree `site` (if any, `--slim` applied), the
+    runtime's, and `python` (an embedded Python's)."""
+    deps: tuple[ZipEntry, ...] = ()
+    if site is not None:
+        deps = tuple(e for e in entries_from_tree(site) if not _is_bytecode(e.arcname))
+        if slim:
+            deps, dropped = slim_entries(deps)
+            report(f"--slim: left out {dropped} files")
+    return Files(
+        code=code_entries(project), deps=deps, runtime=tuple(runtime_entries()), python=python
+    )
+
+
+def code_entries(project: Project) -> tuple[ZipEntry, ...]:
+    """The function's own files, relative to the task root; host bytecode left out."""
+    out = []
+    for rel in project.code:
+        name = PurePosixPath(rel.as_posix())
+        if name.parts[0] == DEFAULT_OUT_DIR or _is_bytecode(str(name)):
+            continue
+        path = project.root / rel
+        out.append(ZipEntry(str(name), source=path, executable=os.access(path, os.X_OK)))
+    return tuple(out)
+
+
+def _is_bytecode(arcname: str) -> bool:
+    # pyc from the host (pip compiles while installing) are for the wrong interpreter or
+    # timestamp-based; ours replace them.
+    return arcname.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{arcname}"
