@@ -454,14 +454,17 @@ def compare_command(
     """
     from bundler.core.target import host_arch
     from bundler.measure import compare as comparing
+    from bundler.measure.plot import check_plot_path, write_plot
     from bundler.measure.report import dumps, render_footer, render_importtime, render_table
+    from bundler.measure.runner import DEFAULT_MEMORY_MB
+    from bundler.measure.variants import plan_variants
 
     aws = _aws_compare(aws_args, layout_dir=layout_dir, no_sandbox=no_sandbox)
     if aws is not None:
         arch = arch or "x86_64"  # Lambda's default, not this machine's
     if plot_file is not None:
-        comparing.check_plot_path(plot_file)
-    planned = comparing.plan_variants(
+        check_plot_path(plot_file)
+    planned = plan_variants(
         _csv(strategies), _csv(variants), python=python, pythons=_csv(pythons),
         baseline=not no_baseline,
     )
@@ -478,7 +481,7 @@ def compare_command(
         else:
             result = comparing.compare(
                 options, out=out, event=payload, isolate=False if no_sandbox else None,
-                layout_dir=layout_dir, memory_mb=aws_args["memory"] or comparing.DEFAULT_MEMORY_MB,
+                layout_dir=layout_dir, memory_mb=aws_args["memory"] or DEFAULT_MEMORY_MB,
                 report=_progress,
             )  # fmt: skip
     except comparing.NothingMeasured as exc:
@@ -494,7 +497,7 @@ def compare_command(
         json_file.write_text(dumps(result), encoding="utf-8")
         click.echo(f"lambundle: wrote {json_file}", err=True)
     if plot_file is not None:
-        comparing.write_plot(result, plot_file)
+        write_plot(result, plot_file)
         click.echo(f"lambundle: wrote {plot_file}", err=True)
 
 

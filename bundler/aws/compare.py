@@ -14,10 +14,10 @@ Init Duration + Duration. The client-observed round trip of every cold invoke, w
 include that phase and the network, is kept in the report's `aws` block.
 
 A handler that raises is still a measured start, as in the local sandbox
-(`compare._check`): its response carries `FunctionError`, its REPORT line the figures. A
-start that failed before the handler ran (an init error, a `Runtime.*` or `Sandbox.*`
-error such as a timeout, or no REPORT line at all) has no honest figure and drops the
-variant (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
+(`bundler.measure.runner._check`): its response carries `FunctionError`, its REPORT line
+the figures. A start that failed before the handler ran (an init error, a `Runtime.*` or
+`Sandbox.*` error such as a timeout, or no REPORT line at all) has no honest figure and
+drops the variant (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
 for the INIT_REPORT/REPORT status fields).
 
 Everything this runner creates is deleted at the end (`close`), unless `keep`: functions,
@@ -46,15 +46,9 @@ from bundler import __version__
 from bundler.aws import publish
 from bundler.core.errors import PublishError, UsageError
 from bundler.core.progress import Report, quiet
-from bundler.measure.compare import (
-    DEFAULT_MEMORY_MB,
-    ColdRun,
-    CompareOptions,
-    MeasureError,
-    NothingMeasured,
-    compare,
-)
+from bundler.measure.compare import CompareOptions, NothingMeasured, compare
 from bundler.measure.report import ColdSample
+from bundler.measure.runner import DEFAULT_MEMORY_MB, ColdRun, MeasureError
 from bundler.measure.stats import summarize
 
 COLD_VARIABLE = "LAMBUNDLE_COLD"
@@ -284,7 +278,7 @@ class _Invoked:
 
 
 class AwsRunner:
-    """Cold starts and warm invokes on AWS Lambda (`bundler.measure.compare.RemoteRunner`).
+    """Cold starts and warm invokes on AWS Lambda (`bundler.measure.runner.RemoteRunner`).
 
     A bundle is published on first use as `<prefix><bundle dir name>` (the compare builder
     names the directory after the variant). `close()` deletes what was created.

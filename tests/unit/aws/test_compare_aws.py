@@ -22,8 +22,8 @@ from bundler.aws import publish
 from bundler.bundle import manifest as mf
 from bundler.core.errors import UsageError
 from bundler.core.target import Target
-from bundler.measure.compare import MeasureError
 from bundler.measure.report import build_report, dumps, render_table
+from bundler.measure.runner import MeasureError
 
 botocore = pytest.importorskip("botocore")
 from botocore.exceptions import ClientError  # noqa: E402
