@@ -37,7 +37,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -626,6 +626,34 @@ class _AwsWarm:
 
 
 # -- entry point ---------------------------------------------------------------------------
+
+
+def aws_options(
+    flags: Mapping[str, Any], *, layout_dir: Path | None = None, no_sandbox: bool = False
+) -> AwsOptions | None:
+    """The AwsOptions of `compare --aws`, None without --aws; refuses options that clash.
+
+    `flags` are compare's --aws options by their parameter names (`aws`, `role`,
+    `endpoint_url`, ...); every one but `memory`, which a local compare uses too, needs
+    --aws, and --aws needs neither of the local sandbox's `layout_dir` and `no_sandbox`.
+    """
+    given = [
+        f"--{k.replace('_', '-')}" for k, v in flags.items() if k not in ("aws", "memory") and v
+    ]
+    if not flags["aws"]:
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{', '.join(given)} only {verb} with --aws.")
+        return None
+    if layout_dir is not None or no_sandbox:
+        flag = "--layout-dir" if layout_dir is not None else "--no-sandbox"
+        raise UsageError(f"{flag} is about the local sandbox; --aws measures on AWS Lambda.")
+    return AwsOptions(
+        role=flags["role"] or "", region=flags["region"], endpoint_url=flags["endpoint_url"],
+        memory=flags["memory"] or DEFAULT_MEMORY, prefix=flags["prefix"] or DEFAULT_PREFIX,
+        s3_bucket=flags["s3_bucket"], keep=flags["keep"],
+        timeout=flags["timeout"] or DEFAULT_TIMEOUT,
+    )  # fmt: skip
 
 
 def check_role(options: AwsOptions) -> None:

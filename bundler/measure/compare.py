@@ -19,15 +19,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bundler.core import interpreters
 from bundler.core.errors import BundlerError, UsageError
 from bundler.core.progress import Report, quiet
-from bundler.core.target import Target
+from bundler.core.target import Target, host_arch
 from bundler.measure.machine import machine
+from bundler.measure.plot import check_plot_path
 from bundler.measure.report import VariantSamples, build_report, parse_importtime
 from bundler.measure.runner import (
     DEFAULT_MEMORY_MB,
@@ -37,7 +38,7 @@ from bundler.measure.runner import (
     WarmSession,
 )
 from bundler.measure.stats import percentile
-from bundler.measure.variants import BASELINE, Variant
+from bundler.measure.variants import BASELINE, STRATEGIES, Variant, plan_variants
 
 
 class NothingMeasured(BundlerError):
@@ -61,6 +62,34 @@ class CompareOptions:
 
 
 Builder = Callable[[Variant], tuple[Path, int, int]]  # bundle dir, zipped, unzipped bytes
+
+
+def compare_options(
+    src: Path,
+    *,
+    strategies: Sequence[str] = STRATEGIES,
+    extra: Sequence[str] = (),
+    python: str = "3.12",
+    pythons: Sequence[str] = (),
+    baseline: bool = True,
+    arch: str = "",
+    plot: Path | None = None,
+    cold: int = 10,
+    warm: int = 30,
+    handler: str | None = None,
+    resolver: str = "auto",
+    importtime: bool = True,
+) -> CompareOptions:
+    """The options of a compare, refused before anything is built or measured when the
+    `plot` file's format cannot be written or a variant is not one (`plan_variants`);
+    `arch` is this machine's when not given."""
+    if plot is not None:
+        check_plot_path(plot)
+    planned = plan_variants(strategies, extra, python=python, pythons=pythons, baseline=baseline)
+    return CompareOptions(
+        src=src, variants=tuple(planned), cold=cold, warm=warm, arch=arch or host_arch(),
+        handler=handler, resolver=resolver, importtime=importtime,
+    )  # fmt: skip
 
 
 # -- the orchestration ---------------------------------------------------------------------
