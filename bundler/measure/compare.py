@@ -102,7 +102,7 @@ def run_compare(
     *,
     report: Report = quiet,
 ) -> dict[str, Any]:
-    """Build and measure every variant; the report of `compare_report.build_report`."""
+    """Build and measure every variant; the report of `bundler.measure.report.build_report`."""
     if options.cold < 1 or options.warm < 0:
         raise UsageError("--cold must be at least 1 and --warm at least 0.")
     run = _Run(options, runner, report)
