@@ -29,7 +29,7 @@ from bundler.core import interpreters  # noqa: E402
 from bundler.core.cache import Cache  # noqa: E402
 from bundler.core.target import Target, host_arch  # noqa: E402
 from bundler.measure.stats import ratio, summarize  # noqa: E402
-from bundler.sandbox.sandbox import Sandbox  # noqa: E402
+from bundler.sandbox import Sandbox  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 MODES = ("default", "freeze")

@@ -37,7 +37,7 @@ from bundler.build.pipeline import BuildOptions, bundle  # noqa: E402
 from bundler.core.cache import Cache  # noqa: E402
 from bundler.core.target import Target, host_arch  # noqa: E402
 from bundler.measure.stats import ratio, summarize  # noqa: E402
-from bundler.sandbox.sandbox import LANG_DIR, Sandbox  # noqa: E402
+from bundler.sandbox import LANG_DIR, Sandbox  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

@@ -49,7 +49,7 @@ def sandbox_verifier(interpreter: Interpreter | None = None, timeout_s: float = 
     """
 
     def verify(bundle_dir: Path) -> None:
-        from bundler.sandbox.sandbox import Sandbox
+        from bundler.sandbox import Sandbox
 
         try:
             with Sandbox(

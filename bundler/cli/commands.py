@@ -210,7 +210,7 @@ def invoke_command(
     timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr."""
-    from bundler.sandbox.sandbox import Sandbox, parse_env
+    from bundler.sandbox import Sandbox, parse_env
 
     payload = event.read() if event is not None else b"{}"
     with Sandbox(
@@ -238,8 +238,7 @@ def serve_command(
     interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C."""
-    from bundler.sandbox.endpoint import InvokeEndpoint
-    from bundler.sandbox.sandbox import Sandbox, parse_env
+    from bundler.sandbox import InvokeEndpoint, Sandbox, parse_env
 
     with Sandbox(
         bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
@@ -367,7 +366,7 @@ def publish_command(
 ) -> None:
     """Publish BUNDLE's layers and create or update its function on AWS Lambda (boto3)."""
     from bundler.aws.publish import PublishOptions, publish
-    from bundler.sandbox.sandbox import parse_env
+    from bundler.sandbox import parse_env
 
     options = PublishOptions(
         function_name=function_name,

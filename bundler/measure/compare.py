@@ -317,7 +317,7 @@ def compare(
     Raises NothingMeasured when no variant could be measured; it carries the report so a
     caller can still write it.
     """
-    from bundler.sandbox.sandbox import bwrap_problem
+    from bundler.sandbox import bwrap_problem
 
     if runner is None and isolate is not False and (problem := bwrap_problem()) is not None:
         report(f"running unsandboxed: {problem}")
@@ -337,7 +337,7 @@ def compare(
         result["machine"], settings = runner.where()
         result["settings"].update(settings)
     else:
-        from bundler.sandbox.sandbox import layout_root
+        from bundler.sandbox import layout_root
 
         result["machine"] = machine()
         result["settings"]["layout_dir"] = str(

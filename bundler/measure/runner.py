@@ -84,7 +84,7 @@ class SandboxRunner:
 
     @contextlib.contextmanager
     def _sandbox(self, bundle: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
-        from bundler.sandbox.sandbox import Sandbox
+        from bundler.sandbox import Sandbox
 
         with contextlib.ExitStack() as stack:
             work = None

@@ -18,7 +18,7 @@ from bundler.bundle import manifest
 from bundler.bundle.archive import ZipEntry, unzipped_size, write_zip
 from bundler.core import interpreters
 from bundler.core.target import Target
-from bundler.sandbox.sandbox import Sandbox, bwrap_problem
+from bundler.sandbox import Sandbox, bwrap_problem
 
 _BWRAP_PROBLEM = bwrap_problem()
 # Tests that need a working bubblewrap: marked, and skipped with the reason when it

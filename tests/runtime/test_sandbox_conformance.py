@@ -34,7 +34,7 @@ ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _invoke_all(tmp_path, case, lambundle):
-    from bundler.sandbox.sandbox import Sandbox
+    from bundler.sandbox import Sandbox
 
     files, handler, events, env = CASES[case]
     bundle = make_bundle(
@@ -76,7 +76,7 @@ def test_sandbox_same_as_awslambdaric(tmp_path, case):
 
 
 def test_timeout_is_reported_the_same(tmp_path):
-    from bundler.sandbox.sandbox import Sandbox
+    from bundler.sandbox import Sandbox
 
     files = {"app.py": "import time\ndef handler(e, c):\n    time.sleep(60)\n"}
     out = []
@@ -93,7 +93,7 @@ def test_timeout_is_reported_the_same(tmp_path):
 
 
 def test_streaming_in_the_sandbox(tmp_path):
-    from bundler.sandbox.sandbox import Sandbox
+    from bundler.sandbox import Sandbox
 
     files = {"app.py": "def handler(e, c):\n    yield 'alpha '\n    yield 'beta'\n"}
     bundle = make_bundle(tmp_path, files, "app.handler", lambundle=True)

@@ -170,7 +170,7 @@ def test_the_embedded_interpreter_runs_the_function_in_the_sandbox(
     monkeypatch: pytest.MonkeyPatch,
     hide_local: bool,
 ) -> None:
-    from bundler.sandbox.sandbox import Sandbox
+    from bundler.sandbox import Sandbox
 
     out, _ = embedded_bundle
     if hide_local:

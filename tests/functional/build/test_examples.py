@@ -17,7 +17,7 @@ from bundler.build.pipeline import BuildOptions, BuildResult, bundle
 from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError
-from bundler.sandbox.sandbox import Sandbox
+from bundler.sandbox import Sandbox
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 STRATEGIES = ["fat-layer", "vendored", "pinned"]

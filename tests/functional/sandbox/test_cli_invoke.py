@@ -17,8 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import cli, main
-from bundler.sandbox.endpoint import InvokeEndpoint
-from bundler.sandbox.sandbox import Sandbox, bwrap_problem
+from bundler.sandbox import InvokeEndpoint, Sandbox, bwrap_problem
 from tests.runtime.bundles import STREAMING_BOOTSTRAP, make_bundle, needs_python
 
 APP = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bundler.core.errors import BundleError, SandboxError, UsageError
-from bundler.sandbox import sandbox
-from bundler.sandbox.sandbox import Sandbox, parse_env
+from bundler.core.target import host_arch
+from bundler.sandbox import Sandbox, bubblewrap, parse_env
 from tests.runtime.bundles import make_bundle, needs_python
 
 APP = {"app.py": "def handler(event, context):\n    return 'ok'\n"}
@@ -57,7 +57,7 @@ def test_corrupt_artifact(tmp_path: Path) -> None:
 def test_other_architecture(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path, APP, "app.handler", lambundle=False)
     raw = json.loads((bundle / "bundle.json").read_text())
-    other = "x86_64" if sandbox.host_arch() == "arm64" else "arm64"
+    other = "x86_64" if host_arch() == "arm64" else "arm64"
     raw["target"]["arch"] = other
     (bundle / "bundle.json").write_text(json.dumps(raw))
     with pytest.raises(SandboxError, match=f"targets {other}.*--arch"):
@@ -99,7 +99,7 @@ def test_without_bwrap_runs_unsandboxed_and_says_so(
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))  # no bwrap on PATH
-    monkeypatch.setattr(sandbox, "_bwrap_checked", {})
+    monkeypatch.setattr(bubblewrap, "_bwrap_checked", {})
     with Sandbox(bundle, interpreter=interp.path) as sb:
         assert not sb.isolated
         assert any("bubblewrap (bwrap) is not installed" in w for w in sb.warnings)

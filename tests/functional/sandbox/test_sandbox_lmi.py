@@ -24,15 +24,9 @@ from typing import Any, TypeVar
 import pytest
 
 from bundler.core.errors import ThrottledError, UsageError
-from bundler.sandbox.endpoint import InvokeEndpoint
+from bundler.sandbox import InvokeEndpoint, InvokeResult, Sandbox, split_concurrent_logs
+from bundler.sandbox.procfs import socket_holder, wait_exit
 from bundler.sandbox.rapi import ConcurrentRuntimeAPI, Invocation, platform_error
-from bundler.sandbox.sandbox import (
-    InvokeResult,
-    Sandbox,
-    socket_holder,
-    split_concurrent_logs,
-    wait_exit,
-)
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
 NEXT = "/2018-06-01/runtime/invocation/next"

@@ -23,9 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import cli
-from bundler.sandbox import sandbox
-from bundler.sandbox.endpoint import InvokeEndpoint
-from bundler.sandbox.sandbox import InvokeResult, Sandbox
+from bundler.sandbox import InvokeEndpoint, InvokeResult, Sandbox, snapstart
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
 pytestmark = [*needs_bwrap, needs_python("3.12"), pytest.mark.network]
@@ -243,7 +241,7 @@ def test_init_past_its_cap_times_out(sandboxes: SandboxFactory, snapshot_restore
 def test_restore_past_its_cap_fails_with_snapstart_timeout(
     sandboxes: SandboxFactory, snapshot_restore_py: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox, "RESTORE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(snapstart, "RESTORE_TIMEOUT_S", 0.5)
     sb = _open(sandboxes, snapshot_restore_py, lambundle=False, env={"FAIL_HOOK": "hang-after"})
     result = sb.invoke(b"{}")
     assert result.error is not None

@@ -17,13 +17,13 @@ import pytest
 
 from bundler.bundle.manifest import load
 from bundler.core.errors import UsageError
-from bundler.sandbox.rapi import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR, Invocation, RuntimeAPI
-from bundler.sandbox.sandbox import (
+from bundler.sandbox import (
     INIT_TIMEOUT_S,
     LMI_INIT_TIMEOUT_S,
     SNAPSTART_INIT_TIMEOUT_S,
     Sandbox,
 )
+from bundler.sandbox.rapi import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR, Invocation, RuntimeAPI
 from tests.runtime.bundles import make_bundle
 
 PREFIX = "/2018-06-01/runtime"

@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bundler.core.errors import SandboxError, ThrottledError
-from bundler.sandbox.sandbox import InvokeResult, Sandbox
+from bundler.sandbox.results import InvokeResult
+from bundler.sandbox.sandbox import Sandbox
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
 
@@ -59,21 +60,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b"{}"
-        client_context = None
-        raw_context = self.headers.get("X-Amz-Client-Context")
-        if raw_context:
-            # The Invoke API carries the client context base64-encoded; the runtime gets
-            # it decoded (Lambda-Runtime-Client-Context).
-            try:
-                client_context = base64.b64decode(raw_context, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                self._send(
-                    400,
-                    json.dumps({"errorType": "InvalidRequestContentException",
-                                "errorMessage": "X-Amz-Client-Context is not base64"}).encode(),
-                    {"Content-Type": "application/json"},
-                )
-                return
+        try:
+            client_context = self._client_context()
+        except (binascii.Error, UnicodeDecodeError):
+            self._send(
+                400,
+                json.dumps({"errorType": "InvalidRequestContentException",
+                            "errorMessage": "X-Amz-Client-Context is not base64"}).encode(),
+                {"Content-Type": "application/json"},
+            )
+            return
         streaming = _Relay(self)
         try:
             # Like the RIE, events are JSON whatever curl labels them (-d sends a form type).
@@ -99,6 +95,18 @@ class _Handler(BaseHTTPRequestHandler):
                 {"Content-Type": "application/json"},
             )
             return
+        self._answer(result, streaming)
+
+    def _client_context(self) -> str | None:
+        """X-Amz-Client-Context, decoded: the Invoke API carries the client context
+        base64-encoded; the runtime gets it decoded (Lambda-Runtime-Client-Context)."""
+        raw_context = self.headers.get("X-Amz-Client-Context")
+        if not raw_context:
+            return None
+        return base64.b64decode(raw_context, validate=True).decode()
+
+    def _answer(self, result: InvokeResult, streaming: _Relay) -> None:
+        """The function's result as the Invoke API answers it."""
         headers = {"Content-Type": result.content_type, "X-Amz-Executed-Version": "$LATEST"}
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error

@@ -1,0 +1,188 @@
+"""A bundle laid out as Lambda lays it out, in a work directory: the layers extracted in
+order into `opt/` (mounted at /opt), the function into `task/` (/var/task), the local
+interpreter found for /var/lang, and for a managed runtime AWS's client for /var/runtime.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bundler.bundle.archive import extract_zip
+from bundler.bundle.manifest import Manifest
+from bundler.core import interpreters
+from bundler.core.errors import SandboxError
+from bundler.core.target import Target
+from bundler.sandbox import managed_runtime as managed
+
+OPT = "/opt"
+TASK_ROOT = "/var/task"
+RUNTIME_DIR = "/var/runtime"
+LANG_DIR = "/var/lang"
+
+# Lambda's code storage is local and fast; a host disk in a VM can take a millisecond per
+# directory it creates, which would make the layout (paid on every cold start here) measure
+# the host rather than the bundle. Memory-backed /dev/shm is used when it has ample room.
+_SHM = Path("/dev/shm")
+_SHM_HEADROOM = 256 * 1024 * 1024
+
+
+def layout_root(needed_bytes: int) -> str | None:
+    """Where sandboxes lay out bundles: /dev/shm when it has room, else the temp dir (None)."""
+    try:
+        usage = shutil.disk_usage(_SHM)
+    except OSError:
+        return None
+    if not os.access(_SHM, os.W_OK) or usage.free < 2 * needed_bytes + _SHM_HEADROOM:
+        return None
+    return str(_SHM)
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where a laid-out bundle is, and how the function sees it.
+
+    `isolated`: under bwrap the Lambda paths are mounts; without it they are the work
+    directory's own (and the local interpreter's), which `path` translates to.
+    `runtime_dir` is set for a managed runtime: the awslambdaric install for /var/runtime.
+    """
+
+    work: Path
+    owns_work: bool
+    isolated: bool
+    interpreter: interpreters.Interpreter | None
+    runtime_dir: Path | None
+    extract_s: float
+
+    def path(self, lambda_path: str) -> str:
+        """Where a Lambda path is for the function: itself under bwrap, a temp dir without."""
+        if self.isolated:
+            return lambda_path
+        work = self.work
+        interp = self.interpreter
+        for prefix, real in (
+            (TASK_ROOT, str(work / "task")),
+            (RUNTIME_DIR, str(work / "runtime")),
+            (LANG_DIR, str(interp.prefix) if interp else LANG_DIR),
+            (OPT, str(work / "opt")),
+        ):
+            if lambda_path == prefix or lambda_path.startswith(prefix + "/"):
+                return real + lambda_path[len(prefix):]
+        return lambda_path
+
+    def entry_point(self) -> str | None:
+        """The executable Lambda starts, as the function sees it; None if there is none."""
+        if self.runtime_dir is not None:  # a managed runtime: AWS's start script
+            return self.path(RUNTIME_DIR + "/bootstrap")
+        for lambda_path, real in (
+            (TASK_ROOT + "/bootstrap", self.work / "task/bootstrap"),
+            (OPT + "/bootstrap", self.work / "opt/bootstrap"),
+        ):
+            if real.is_file() and os.access(real, os.X_OK):
+                return self.path(lambda_path)
+        return None
+
+    def remove(self) -> None:
+        """Remove the work directory if the layout made it."""
+        if self.owns_work:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def find_interpreter(
+    target: Target, given: Path | None, warnings: list[str]
+) -> interpreters.Interpreter | None:
+    """The local Python to mount at /var/lang: `given`, or one of the target's version."""
+    interpreter = interpreters.find(target.python, given)
+    if target.managed:
+        if interpreter is None:
+            msg = (
+                f"No Python {target.python} interpreter found for the {target.runtime} "
+                f"runtime (looked on PATH, in pyenv and uv). Install one with "
+                f"`pyenv install {target.python}` or `uv python install {target.python}`, "
+                "or pass --interpreter PATH."
+            )
+            raise SandboxError(msg)
+        return interpreter
+    # OS-only runtimes have no /var/lang on AWS; a bundle without an embedded Python
+    # still runs here, on the local one, which AWS would not have.
+    if interpreter is None:
+        warnings.append(
+            f"No Python {target.python} found to mount at /var/lang; the bootstrap "
+            "must bring its own (lambundle bundle --embed-python)."
+        )
+    return interpreter
+
+
+def lay_out(
+    bundle_dir: Path,
+    manifest: Manifest,
+    *,
+    work_dir: Path | None,
+    isolated: bool,
+    interpreter: interpreters.Interpreter | None,
+    warnings: list[str],
+) -> Layout:
+    """Lay the bundle out in `work_dir`, or in a new temporary directory that the layout
+    owns (removed again if laying out fails)."""
+    work = work_dir or Path(
+        tempfile.mkdtemp(prefix="lambundle-sandbox-", dir=layout_root(_unzipped(manifest)))
+    )
+    try:
+        extract_s = _extract(bundle_dir, manifest, work)
+        target = manifest.target
+        if (
+            not target.managed
+            and interpreter is not None
+            and not (work / "opt/lambundle/python/bin/python3").exists()
+        ):
+            warnings.append(
+                f"{target.runtime} has no Python on AWS: the sandbox mounts the local "
+                f"Python {interpreter.version} at /var/lang, so this bundle runs here "
+                "but needs --embed-python (or a managed runtime) to run on AWS."
+            )
+        runtime_dir = None
+        if target.managed:
+            assert interpreter is not None
+            # Installed from the package index on first use, then cached.
+            runtime_dir = managed.runtime_dir(target, compile_with=interpreter.path)
+            if not isolated:
+                _write_local_runtime(work, interpreter, runtime_dir, target)
+    except BaseException:
+        if work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    return Layout(work, work_dir is None, isolated, interpreter, runtime_dir, extract_s)
+
+
+def _extract(bundle_dir: Path, manifest: Manifest, work: Path) -> float:
+    """Extract the layers and the function; how long it took."""
+    start = time.monotonic()
+    opt, task = work / "opt", work / "task"
+    for path in (opt, task, work / "logs"):
+        path.mkdir(parents=True, exist_ok=True)
+    # Lambda merges layers into /opt in the order they are listed; later files win.
+    for layer in manifest.layers:
+        extract_zip(bundle_dir / layer.file, opt)
+    extract_zip(bundle_dir / manifest.function.file, task)
+    return time.monotonic() - start
+
+
+def _write_local_runtime(
+    work: Path, interpreter: interpreters.Interpreter, runtime_dir: Path, target: Target
+) -> None:
+    """Unsandboxed, /var/runtime's start files point at the real paths."""
+    managed.write_start_files(
+        work / "runtime",
+        python=str(interpreter.path),
+        opt_root=str(work / "opt"),
+        packages=str(runtime_dir),
+        minor=target.python,
+    )
+
+
+def _unzipped(manifest: Manifest) -> int:
+    return sum(a.unzipped_size for a in (manifest.function, *manifest.layers))
