@@ -9,7 +9,8 @@ What the rest of lambundle uses is imported from here. Where each concept lives:
   function's process tree, its variables, its log.
 - `lifecycle` (the shared core), `ondemand`, `snapstart`, `managed_instances`: how an
   execution environment lives.
-- `rapi`: the Runtime API server.
+- `rapi_protocol`, `rapi_http`, `rapi_routes`, `rapi_server` (the shared core),
+  `rapi_single`, `rapi_concurrent`: the Runtime API server.
 - `results`: timings, results, Lambda's START/END/REPORT lines.
 - `invoke_endpoint`: serve's RIE-compatible invoke endpoint.
 - `managed_runtime`: AWS's managed Python runtime, emulated.

@@ -22,10 +22,11 @@ from bundler.sandbox.environment import lambda_variables
 from bundler.sandbox.layout import OPT, TASK_ROOT, Layout
 from bundler.sandbox.logs import EnvironmentLog, split_cold_start_logs
 from bundler.sandbox.process import FunctionProcess, Spawner, exit_reason
-from bundler.sandbox.rapi import Invocation, Outcome, RuntimeAPI, platform_error
+from bundler.sandbox.rapi_protocol import Invocation, Outcome, platform_error
+from bundler.sandbox.rapi_server import RuntimeAPIServer
 from bundler.sandbox.results import InvokeResult, Timings, invoke_result
 
-API = TypeVar("API", bound=RuntimeAPI)
+API = TypeVar("API", bound=RuntimeAPIServer)
 
 
 class Settings(Protocol):

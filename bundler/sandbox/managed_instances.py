@@ -19,7 +19,8 @@ from bundler.sandbox.lifecycle import Lifecycle, Settings
 from bundler.sandbox.logs import split_concurrent_logs
 from bundler.sandbox.process import OOM_KILLED, FunctionProcess, exit_reason
 from bundler.sandbox.procfs import socket_holder, wait_exit
-from bundler.sandbox.rapi import ConcurrentRuntimeAPI, Invocation, Outcome, Peer, platform_error
+from bundler.sandbox.rapi_concurrent import ConcurrentRuntimeAPI
+from bundler.sandbox.rapi_protocol import Invocation, Outcome, Peer, platform_error
 from bundler.sandbox.results import MIB, InvokeResult, Timings
 
 # Managed Instances' init has the same cap as SnapStart's, with no retry: 130 s or the

@@ -17,7 +17,8 @@ from bundler.bundle.manifest import Manifest
 from bundler.sandbox.layout import Layout
 from bundler.sandbox.lifecycle import Lifecycle, Settings
 from bundler.sandbox.process import OOM_KILLED
-from bundler.sandbox.rapi import Invocation, Outcome, RuntimeAPI, platform_error
+from bundler.sandbox.rapi_protocol import Invocation, Outcome, platform_error
+from bundler.sandbox.rapi_single import RuntimeAPI
 from bundler.sandbox.results import MIB, InvokeResult, Timings
 
 # On-demand init may take 10 s before Lambda gives up on it (lambda-runtime-environment.html).

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from bundler.sandbox.rapi import Peer
+from bundler.sandbox.rapi_protocol import Peer
 
 
 def function_processes(root_pid: int) -> list[int] | None:

@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from bundler.sandbox.rapi import Invocation, Outcome
+from bundler.sandbox.rapi_protocol import Invocation, Outcome
 
 MIB = 1_048_576
 

@@ -3,7 +3,7 @@ callers use.
 
 `Sandbox` lays a bundle out as Lambda does (`layout`), picks the function's lifecycle
 (`ondemand`, `snapstart`, or `managed_instances` with AWS_LAMBDA_MAX_CONCURRENCY), which
-serves the Runtime API on loopback (`rapi`) and starts the bundle's entry point under
+serves the Runtime API on loopback (`rapi_*`) and starts the bundle's entry point under
 bubblewrap (`bubblewrap`, `process`) with Lambda's read-only mounts, a private /tmp, the
 target's interpreter at /var/lang and Lambda's environment variables (`environment`).
 Without bubblewrap it runs unsandboxed in a temporary directory, with the real paths in
@@ -28,7 +28,7 @@ from bundler.sandbox.environment import configuration_warnings
 from bundler.sandbox.layout import Layout, find_interpreter, lay_out
 from bundler.sandbox.managed_instances import ManagedInstances, max_concurrency
 from bundler.sandbox.ondemand import OnDemand
-from bundler.sandbox.rapi import Invocation
+from bundler.sandbox.rapi_protocol import Invocation
 from bundler.sandbox.results import InvokeResult, Timings
 from bundler.sandbox.snapstart import SnapStart
 

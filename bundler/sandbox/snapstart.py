@@ -15,7 +15,8 @@ from bundler.sandbox.layout import Layout
 from bundler.sandbox.lifecycle import Settings
 from bundler.sandbox.ondemand import HandOut, OnDemand
 from bundler.sandbox.process import FunctionProcess
-from bundler.sandbox.rapi import Invocation, Outcome, RuntimeAPI, platform_error
+from bundler.sandbox.rapi_protocol import Invocation, Outcome, platform_error
+from bundler.sandbox.rapi_single import RuntimeAPI
 from bundler.sandbox.results import Timings
 
 # SnapStart's init (made when a version is published) may take 130 s or the function's

@@ -26,7 +26,8 @@ import pytest
 from bundler.core.errors import ThrottledError, UsageError
 from bundler.sandbox import InvokeEndpoint, InvokeResult, Sandbox, split_concurrent_logs
 from bundler.sandbox.procfs import socket_holder, wait_exit
-from bundler.sandbox.rapi import ConcurrentRuntimeAPI, Invocation, platform_error
+from bundler.sandbox.rapi_concurrent import ConcurrentRuntimeAPI
+from bundler.sandbox.rapi_protocol import Invocation, platform_error
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
 
 NEXT = "/2018-06-01/runtime/invocation/next"

@@ -1,4 +1,5 @@
-"""The Runtime API server (bundler.sandbox.rapi) over real HTTP: status codes, headers, limits.
+"""The Runtime API server (bundler.sandbox.rapi_single) over real HTTP: status codes, headers,
+limits.
 
 The test plays the runtime with http.client on one keep-alive connection, the way
 awslambdaric's libcurl client does, and the invoking side through RuntimeAPI's methods.
@@ -15,7 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from bundler.sandbox.rapi import MAX_RESPONSE_BYTES, Invocation, RuntimeAPI
+from bundler.sandbox.rapi_protocol import MAX_RESPONSE_BYTES, Invocation
+from bundler.sandbox.rapi_single import RuntimeAPI
 
 NEXT = "/2018-06-01/runtime/invocation/next"
 

@@ -1,5 +1,5 @@
-"""SnapStart's Runtime API endpoints (bundler.sandbox.rapi) over real HTTP, without a sandbox;
-and the sandbox's SnapStart settings, checked without starting a process.
+"""SnapStart's Runtime API endpoints (bundler.sandbox.rapi_single) over real HTTP, without a
+sandbox; and the sandbox's SnapStart settings, checked without starting a process.
 
 The test plays the runtime with http.client, as awslambdaric's init and restore calls do,
 and the invoking side through RuntimeAPI's methods.
@@ -23,7 +23,8 @@ from bundler.sandbox import (
     SNAPSTART_INIT_TIMEOUT_S,
     Sandbox,
 )
-from bundler.sandbox.rapi import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR, Invocation, RuntimeAPI
+from bundler.sandbox.rapi_protocol import AFTER_RESTORE_ERROR, BEFORE_SNAPSHOT_ERROR, Invocation
+from bundler.sandbox.rapi_single import RuntimeAPI
 from tests.runtime.bundles import make_bundle
 
 PREFIX = "/2018-06-01/runtime"
