@@ -138,36 +138,7 @@ def runtime_dir(target: Target, *, compile_with: Path | None = None,
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{dest.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    cmd = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-compile", "--target", str(tmp),
-        "--platform", f"manylinux2014_{target.machine}",
-        "--python-version", target.python, "--implementation", "cp",
-        "--only-binary=:all:", "--no-deps", "--require-hashes", "-r", str(REQUIREMENTS),
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        msg = f"Could not run pip to install awslambdaric for the managed runtime: {exc}."
-        raise SandboxError(msg) from None
-    if proc.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tail = output_tail(proc, 5)
-        if "DO NOT MATCH THE HASHES" in proc.stderr.upper():
-            fix = (
-                f"The index served files whose sha256 is not pinned in {REQUIREMENTS}, so "
-                "they were refused; check which index pip uses (PIP_INDEX_URL, a mirror)."
-            )
-        else:
-            fix = (
-                f"It is downloaded from the package index once and cached in {root}; "
-                "check the network or pip's index settings."
-            )
-        msg = (
-            f"Could not install awslambdaric {AWSLAMBDARIC_VERSION} for python{target.python} "
-            f"({target.arch}) to emulate the managed runtime:\n{tail}\n{fix}"
-        )
-        raise SandboxError(msg)
+    _pip_install(target, tmp, root)
     if compile_with is not None:
         subprocess.run(
             # -d: tracebacks name the files where Lambda has them.
@@ -187,3 +158,37 @@ def runtime_dir(target: Target, *, compile_with: Path | None = None,
         if not (dest / _COMPLETE).is_file():
             raise
     return dest
+
+
+def _pip_install(target: Target, dest: Path, cache: Path) -> None:
+    """pip-install `REQUIREMENTS` for `target` into `dest`; SandboxError if it fails."""
+    cmd = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--target", str(dest),
+        "--platform", f"manylinux2014_{target.machine}",
+        "--python-version", target.python, "--implementation", "cp",
+        "--only-binary=:all:", "--no-deps", "--require-hashes", "-r", str(REQUIREMENTS),
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        msg = f"Could not run pip to install awslambdaric for the managed runtime: {exc}."
+        raise SandboxError(msg) from None
+    if proc.returncode != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        tail = output_tail(proc, 5)
+        if "DO NOT MATCH THE HASHES" in proc.stderr.upper():
+            fix = (
+                f"The index served files whose sha256 is not pinned in {REQUIREMENTS}, so "
+                "they were refused; check which index pip uses (PIP_INDEX_URL, a mirror)."
+            )
+        else:
+            fix = (
+                f"It is downloaded from the package index once and cached in {cache}; "
+                "check the network or pip's index settings."
+            )
+        msg = (
+            f"Could not install awslambdaric {AWSLAMBDARIC_VERSION} for python{target.python} "
+            f"({target.arch}) to emulate the managed runtime:\n{tail}\n{fix}"
+        )
+        raise SandboxError(msg)
