@@ -9,7 +9,7 @@ import pytest
 
 from bundler.core.errors import BundleError, SandboxError, UsageError
 from bundler.core.target import host_arch
-from bundler.sandbox import Sandbox, bubblewrap, parse_env
+from bundler.sandbox import Sandbox, bubblewrap
 from tests.runtime.bundles import make_bundle, needs_python
 
 APP = {"app.py": "def handler(event, context):\n    return 'ok'\n"}
@@ -106,14 +106,6 @@ def test_without_bwrap_runs_unsandboxed_and_says_so(
         assert sb.invoke(b"{}").payload == b'"ok"'
     with pytest.raises(SandboxError, match="Cannot isolate"):
         open_sandbox(bundle, interpreter=interp.path, isolate=True)
-
-
-def test_parse_env() -> None:
-    assert parse_env(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
-    with pytest.raises(UsageError, match="KEY=VALUE"):
-        parse_env(["nope"])
-    with pytest.raises(UsageError, match="KEY=VALUE"):
-        parse_env(["=value"])
 
 
 @needs_python("3.12")

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,13 +20,8 @@ from typing import Any, TypeVar
 import pytest
 
 from bundler.core.errors import ThrottledError, UsageError
-from bundler.sandbox import InvokeEndpoint, InvokeResult, Sandbox, split_concurrent_logs
-from bundler.sandbox.procfs import socket_holder, wait_exit
-from bundler.sandbox.rapi_concurrent import ConcurrentRuntimeAPI
-from bundler.sandbox.rapi_protocol import Invocation, platform_error
+from bundler.sandbox import InvokeEndpoint, InvokeResult, Sandbox
 from tests.runtime.bundles import SandboxFactory, needs_bwrap, needs_python, sandbox_factory
-
-NEXT = "/2018-06-01/runtime/invocation/next"
 
 APP: dict[str, str | bytes] = {
     "app.py": textwrap.dedent(
@@ -64,88 +55,10 @@ WAIT_A = {"role": "wait", "fifo": "/tmp/to-a"}
 WAIT_B = {"role": "wait", "fifo": "/tmp/to-b"}
 
 
-# -- the Runtime API alone, over real HTTP -------------------------------------------------
-
-
-class Worker:
-    """One runtime worker's keep-alive connection."""
-
-    def __init__(self, address: str) -> None:
-        host, port = address.split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
-
-    def next(self) -> str:
-        self.conn.request("GET", NEXT)
-        resp = self.conn.getresponse()
-        resp.read()
-        assert resp.status == 200
-        return str(resp.headers["Lambda-Runtime-Aws-Request-Id"])
-
-    def respond(self, request_id: str, body: bytes) -> tuple[int, Any]:
-        self.conn.request(
-            "POST", f"/2018-06-01/runtime/invocation/{request_id}/response", body=body
-        )
-        resp = self.conn.getresponse()
-        return resp.status, json.loads(resp.read())
-
-
-@pytest.fixture
-def api() -> Iterator[ConcurrentRuntimeAPI]:
-    server = ConcurrentRuntimeAPI(2)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 @pytest.fixture
 def pool() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(4) as executor:
         yield executor
-
-
-def test_api_hands_events_to_two_workers_at_once(
-    api: ConcurrentRuntimeAPI, pool: ThreadPoolExecutor
-) -> None:
-    first, second, third = (Invocation(b"%d" % i) for i in range(3))
-    workers = [Worker(api.address), Worker(api.address)]
-    polls = [pool.submit(w.next) for w in workers]
-    assert api.wait_polling(10, count=2)
-    for inv in (first, second, third):
-        api.offer(inv)
-    assert api.wait_in_flight(2, 10)
-    # Both events are out before either is answered; the third waits for a worker.
-    got = {polls[0].result(10), polls[1].result(10)}
-    assert got == {first.request_id, second.request_id}
-    assert api.wait_handed_for(third, 0) is None
-    by_id = dict(zip([p.result() for p in polls], workers, strict=True))
-    assert by_id[second.request_id].respond(second.request_id, b'"2"')[0] == 202
-    assert by_id[first.request_id].respond(first.request_id, b'"1"')[0] == 202
-    outcomes = [api.wait_outcome_for(inv, 10) for inv in (first, second)]
-    assert [o.payload if o else None for o in outcomes] == [b'"1"', b'"2"']
-    # A free worker takes the queued event.
-    assert workers[0].next() == third.request_id
-
-
-def test_api_late_answer_after_a_timeout_is_410(
-    api: ConcurrentRuntimeAPI, pool: ThreadPoolExecutor
-) -> None:
-    slow, quick = Invocation(b"{}"), Invocation(b"{}")
-    workers = [Worker(api.address), Worker(api.address)]
-    polls = [pool.submit(w.next) for w in workers]
-    api.offer(slow)
-    api.offer(quick)
-    by_id = {f.result(10): w for f, w in zip(polls, workers, strict=True)}
-    timed_out = platform_error("Sandbox.Timedout", "Task timed out after 1.00 seconds")
-    assert api.finish(slow, timed_out, timed_out=True) is timed_out
-    assert by_id[slow.request_id].respond(slow.request_id, b"late") == (
-        410, {"errorMessage": "Invoke timeout", "errorType": "InvokeTimeout"}
-    )
-    # The sibling is untouched by the timeout.
-    assert by_id[quick.request_id].respond(quick.request_id, b"ok")[0] == 202
-    outcome = api.wait_outcome_for(quick, 10)
-    assert outcome is not None and outcome.payload == b"ok"
 
 
 # -- the sandbox, with real runtimes under bubblewrap ----------------------------------------
@@ -351,59 +264,3 @@ def test_an_init_error_reaches_the_caller_and_the_next_invoke_is_cold(
     assert "no config" in first.logs.split("START RequestId:")[0], first.logs
     second = sb.invoke(b"{}")
     assert second.init_error and second.timings.cold
-
-
-# -- the parts that tell workers and their logs apart, on real sockets and processes ------
-
-
-def test_socket_holder_finds_the_process_of_a_connection() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        client = socket.create_connection(server.getsockname())
-        accepted, _ = server.accept()
-        try:
-            peer, address = client.getsockname(), server.getsockname()
-            assert socket_holder(peer, address, os.getpid()) == os.getpid()
-            # Another server port: not this connection.
-            assert socket_holder(peer, ("127.0.0.1", 1), os.getpid()) is None
-        finally:
-            accepted.close()
-            client.close()
-
-
-def test_wait_exit_reads_the_status_of_a_process_that_ended() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
-    try:
-        # Not reaped yet (Popen reaps on wait), as a worker whose parent is busy elsewhere.
-        assert wait_exit(proc.pid, 30) == (True, 3)
-    finally:
-        proc.wait()
-    blocked = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
-    try:
-        assert wait_exit(blocked.pid, 0.1) == (False, None)
-    finally:
-        blocked.kill()
-        blocked.wait()
-
-
-def test_concurrent_logs_keep_own_and_unattributed_lines(tmp_path: Path) -> None:
-    mine, other = "11111111-1111", "22222222-2222"
-    log = tmp_path / "environment.log"
-    init = b"init line\n"
-    window = (
-        b"tail of a line begun before\n"
-        + json.dumps({"message": "mine", "requestId": mine}).encode() + b"\n"
-        + json.dumps({"message": "theirs", "requestId": other}).encode() + b"\n"
-        + b"a plain print\n"
-        + b"{not json\n"
-        + b"half a line being writ"
-    )
-    log.write_bytes(init + b"partial " + window)
-    mark = len(init) + len(b"partial ")
-    init_logs, invoke_logs = split_concurrent_logs(log, mine, mark, cold=True)
-    assert init_logs == "init line\npartial "
-    assert invoke_logs.splitlines() == [
-        json.dumps({"message": "mine", "requestId": mine}), "a plain print", "{not json"
-    ]
-    assert split_concurrent_logs(log, mine, mark, cold=False)[0] == ""
-    # Never handed out (an init error): everything so far is init output.
-    assert split_concurrent_logs(log, mine, None, cold=True) == (log.read_text(), "")

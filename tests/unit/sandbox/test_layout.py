@@ -1,0 +1,70 @@
+"""Where the sandbox lays out bundles (memory-backed /dev/shm when it has room), and how a
+laid-out bundle's Lambda paths and entry point are found."""
+
+import os
+import shutil
+from pathlib import Path
+
+from bundler.core.interpreters import Interpreter
+from bundler.sandbox import layout
+from bundler.sandbox.layout import Layout
+
+
+def test_shm_is_used_when_it_has_room(monkeypatch, tmp_path):
+    monkeypatch.setattr(layout, "_SHM", tmp_path)
+    assert layout.layout_root(1000) == str(tmp_path)
+
+
+def test_a_bundle_too_large_for_shm_goes_to_the_temp_dir(monkeypatch, tmp_path):
+    monkeypatch.setattr(layout, "_SHM", tmp_path)
+    free = shutil.disk_usage(tmp_path).free
+    assert layout.layout_root(free) is None
+
+
+def test_no_shm_means_the_temp_dir(monkeypatch, tmp_path):
+    monkeypatch.setattr(layout, "_SHM", Path(tmp_path, "missing"))
+    assert layout.layout_root(0) is None
+
+
+def laid_out(work: Path, *, isolated: bool, managed: bool = False) -> Layout:
+    interpreter = Interpreter(Path("/usr/bin/python3.12"), "3.12.1", Path("/usr"))
+    return Layout(
+        work, owns_work=False, isolated=isolated, interpreter=interpreter,
+        runtime_dir=work / "packages" if managed else None, extract_s=0.0,
+    )
+
+
+def test_under_bwrap_lambda_paths_are_themselves(tmp_path):
+    assert laid_out(tmp_path, isolated=True).path("/var/task/app.py") == "/var/task/app.py"
+
+
+def test_unsandboxed_lambda_paths_are_the_work_dirs_and_the_interpreter(tmp_path):
+    path = laid_out(tmp_path, isolated=False).path
+    assert path("/var/task") == str(tmp_path / "task")
+    assert path("/opt/python/lib") == str(tmp_path / "opt/python/lib")
+    assert path("/var/runtime/bootstrap") == str(tmp_path / "runtime/bootstrap")
+    assert path("/var/lang/bin") == "/usr/bin"
+    assert path("/optimal") == "/optimal", "only whole path components are translated"
+    assert path("/etc/hosts") == "/etc/hosts"
+
+
+def test_the_task_bootstrap_wins_over_a_layers(tmp_path):
+    for where in ("task", "opt"):
+        bootstrap = tmp_path / where / "bootstrap"
+        bootstrap.parent.mkdir()
+        bootstrap.write_text("#!/bin/sh\n")
+        os.chmod(bootstrap, 0o755)
+    assert laid_out(tmp_path, isolated=True).entry_point() == "/var/task/bootstrap"
+    os.chmod(tmp_path / "task/bootstrap", 0o644)  # not executable: not an entry point
+    assert laid_out(tmp_path, isolated=True).entry_point() == "/opt/bootstrap"
+    (tmp_path / "opt/bootstrap").unlink()
+    assert laid_out(tmp_path, isolated=True).entry_point() is None
+
+
+def test_a_managed_runtime_starts_aws_start_script(tmp_path):
+    assert laid_out(tmp_path, isolated=True, managed=True).entry_point() == (
+        "/var/runtime/bootstrap"
+    )
+    assert laid_out(tmp_path, isolated=False, managed=True).entry_point() == str(
+        tmp_path / "runtime/bootstrap"
+    )
