@@ -192,3 +192,29 @@ def test_relative_and_from_package_imports_resolve_to_modules(tmp_path):
     assert imports_of("bundler.sources.m", path, known) == {
         "bundler.sources.lock", "bundler.sources.wheels", "bundler.core",
     }  # fmt: skip
+
+
+def test_the_readme_names_every_room_and_module():
+    # README, "How the code is organised": a table row per folder naming each module in it.
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## How the code is organised", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        line.split("`")[1]: line
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+    folders = [p for p in sorted((ROOT / "bundler").iterdir()) if (p / "__init__.py").is_file()]
+    folders.append(ROOT / "strategies")
+    missing = []
+    for folder in folders:
+        name = f"{folder.relative_to(ROOT)}/"
+        row = rows.get(name)
+        if row is None:
+            missing.append(name)
+            continue
+        missing += [
+            f"{name}{path.name}"
+            for path in sorted(folder.glob("*.py"))
+            if path.name != "__init__.py" and f"`{path.name}`" not in row
+        ]
+    assert missing == []
