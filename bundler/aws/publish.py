@@ -196,9 +196,9 @@ def publish(
 
 
 def check_bundle(bundle_dir: Path, options: PublishOptions) -> mf.Manifest:
-    """BUNDLE's manifest, refused before anything is published when over Lambda's limits
-    or when `--env` contradicts it."""
-    manifest = mf.load(bundle_dir)
+    """BUNDLE's manifest, refused before anything is published when its zips are not the
+    ones it describes, when over Lambda's limits, or when `--env` contradicts it."""
+    manifest = mf.load_checked(bundle_dir)
     environment(manifest, options)
     limits.enforce(
         limits.checks(

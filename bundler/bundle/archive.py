@@ -16,8 +16,9 @@ import mmap
 import os
 import stat
 import struct
+import threading
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -253,11 +254,45 @@ def _write_zip_serial(tmp: Path, by_name: dict[str, ZipEntry]) -> None:
 
 
 def check_member_name(name: str) -> str:
-    """Refuse absolute paths and `..` components; return the name unchanged."""
-    if not name or name.startswith("/") or ".." in name.split("/") or "\\" in name:
+    """Refuse absolute paths, `..` components, backslashes and NUL; return the name unchanged."""
+    if (
+        not name
+        or name.startswith("/")
+        or ".." in name.split("/")
+        or "\\" in name
+        or "\x00" in name
+    ):
         msg = f"Refusing archive member {name!r}: absolute paths and '..' are not allowed."
         raise WheelError(msg)
     return name
+
+
+def check_members(
+    archive: Path, infos: Sequence[zipfile.ZipInfo], max_bytes: int | None = None
+) -> None:
+    """Refuse, before anything is written, what no lambundle build puts in a zip: unsafe
+    names, symlinks, encrypted members, or more bytes than `max_bytes` (bundle.json's
+    unzipped size) once extracted. A bundle directory or a wheel is untrusted input."""
+    for info in infos:
+        check_member_name(info.filename)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            msg = f"Refusing symlink {info.filename!r} in {archive.name}."
+            raise WheelError(msg)
+        if info.flag_bits & 0x1:
+            msg = f"Refusing encrypted member {info.filename!r} in {archive.name}."
+            raise WheelError(msg)
+    declared = sum(i.file_size for i in infos)
+    if max_bytes is not None and declared > max_bytes:
+        _too_big(archive, max_bytes)
+
+
+def _too_big(archive: Path, max_bytes: int) -> NoReturn:
+    msg = (
+        f"{archive} unpacks to more than the {max_bytes:,} bytes its bundle.json records; "
+        "it is not the zip the bundle was built with. Rebuild the bundle with "
+        "`lambundle bundle SRC`."
+    )
+    raise BundleError(msg)
 
 
 class MappedZip:
@@ -353,47 +388,71 @@ def make_dirs(dest: Path, dirs: Iterable[str]) -> None:
             Path(dest, rel).mkdir(parents=True, exist_ok=True)
 
 
-def extract_zip(archive: Path, dest: Path) -> int:
+def extract_zip(archive: Path, dest: Path, max_bytes: int | None = None) -> int:
     """Extract `archive` into `dest` safely, keeping exec bits; return the unzipped size.
 
     Members that are absolute, contain `..`, are symlinks or encrypted are refused before
-    anything is written, because a wheel or layer is untrusted input. The sandbox lays out
-    a bundle on every cold start, so this is on the path `compare` measures, and it is
-    built for that: directories are made once, up front, and the members are read through
-    a `MappedZip` and written in one open each, shared between threads, one per CPU.
+    anything is written, because a wheel or layer is untrusted input. With `max_bytes`
+    (the manifest's unzipped size) a zip that declares more is refused up front, and the
+    bytes are counted as they are written, so no more than that ever reaches `dest`,
+    whatever the zip's headers claim. The sandbox lays out a bundle on every cold start,
+    so this is on the path `compare` measures, and it is built for that: directories are
+    made once, up front, and the members are read through a `MappedZip` and written in
+    one open each, shared between threads, one per CPU.
     """
     with MappedZip(archive) as zf:
-        for info in zf.infos:
-            check_member_name(info.filename)
-            if stat.S_ISLNK(info.external_attr >> 16):
-                msg = f"Refusing symlink {info.filename!r} in {archive.name}."
-                raise WheelError(msg)
-            if info.flag_bits & 0x1:
-                msg = f"Refusing encrypted member {info.filename!r} in {archive.name}."
-                raise WheelError(msg)
-        # "a/b/c.py" needs "a/b"; so does the directory member "a/b/".
-        make_dirs(dest, [i.filename.rpartition("/")[0] for i in zf.infos])
+        check_members(archive, zf.infos, max_bytes)
         files = [i for i in zf.infos if not i.is_dir()]
-        workers = min(os.cpu_count() or 1, 8, max(1, len(files) // _MIN_FILES_PER_WORKER))
-        shares: list[list[zipfile.ZipInfo]] = [[] for _ in range(workers)]
-        loads = [0] * workers
-        for info in sorted(files, key=lambda i: i.compress_size, reverse=True):
-            k = loads.index(min(loads))  # largest first onto the least loaded: even shares
-            shares[k].append(info)
-            loads[k] += info.file_size + _PER_FILE_COST
+        budget = _Budget(archive, max_bytes)
+        try:
+            # "a/b/c.py" needs "a/b"; so does the directory member "a/b/".
+            make_dirs(dest, [i.filename.rpartition("/")[0] for i in zf.infos])
+            _extract_files(zf, files, dest, budget)
+        except OSError as exc:
+            msg = f"Cannot extract {archive} into {dest} ({exc})."
+            raise BundleError(msg) from None
+    return budget.written
 
-        def extract(share: list[zipfile.ZipInfo]) -> None:
-            for info in share:
-                executable = bool((info.external_attr >> 16) & 0o111)
-                write_file(f"{dest}/{info.filename}", zf.read(info), executable)
 
-        if workers == 1:
-            extract(shares[0])
-        else:
-            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-                for future in [pool.submit(extract, share) for share in shares]:
-                    future.result()
-    return sum(i.file_size for i in files)
+class _Budget:
+    """Bytes written so far, shared by the extracting threads; refuses past `max_bytes`."""
+
+    def __init__(self, archive: Path, max_bytes: int | None) -> None:
+        self.archive, self.max_bytes = archive, max_bytes
+        self.written = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> None:
+        with self._lock:
+            if self.max_bytes is not None and self.written + size > self.max_bytes:
+                _too_big(self.archive, self.max_bytes)
+            self.written += size
+
+
+def _extract_files(
+    zf: MappedZip, files: list[zipfile.ZipInfo], dest: Path, budget: _Budget
+) -> None:
+    workers = min(os.cpu_count() or 1, 8, max(1, len(files) // _MIN_FILES_PER_WORKER))
+    shares: list[list[zipfile.ZipInfo]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for info in sorted(files, key=lambda i: i.compress_size, reverse=True):
+        k = loads.index(min(loads))  # largest first onto the least loaded: even shares
+        shares[k].append(info)
+        loads[k] += info.file_size + _PER_FILE_COST
+
+    def extract(share: list[zipfile.ZipInfo]) -> None:
+        for info in share:
+            executable = bool((info.external_attr >> 16) & 0o111)
+            content = zf.read(info)
+            budget.take(len(content))
+            write_file(f"{dest}/{info.filename}", content, executable)
+
+    if workers == 1:
+        extract(shares[0])
+    else:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(extract, share) for share in shares]:
+                future.result()
 
 
 # Below this many files a thread costs more than it saves; a file's cost in bytes-worth.

@@ -56,8 +56,9 @@ class Inspection:
 
 
 def inspect(bundle_dir: Path, top: int = 10) -> Inspection:
-    """Measure `bundle_dir`; raises BundleError when it is not a readable bundle."""
-    found = manifest.load(bundle_dir)
+    """Measure `bundle_dir`; raises BundleError when it is not a readable bundle, or its
+    zips are not the ones its manifest describes."""
+    found = manifest.load_checked(bundle_dir)
     artifacts = (found.function, *found.layers)
     dists: list[DistSize] = []
     layer_paths: dict[str, list[str]] = {}

@@ -12,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from bundler import __version__
+from bundler.bundle.archive import check_members
+from bundler.core.cache import file_sha256
 from bundler.core.errors import BundleError
 from bundler.core.target import Target
 
@@ -115,6 +118,58 @@ def load(bundle_dir: Path) -> Manifest:
             )
             raise BundleError(msg)
     return manifest
+
+
+def load_checked(bundle_dir: Path) -> Manifest:
+    """`load`, then every zip checked against what the manifest records of it (size,
+    sha256, unzipped size) and for members no build writes, before anything reads it.
+
+    A bundle directory is untrusted input (DESIGN.md, decisions of 2026-12-04): a zip
+    swapped under an old bundle.json must be refused, not run, inspected or published.
+    Every reader of a bundle (`invoke`, `serve`, `inspect`, `publish`, the sandbox) calls
+    this; the sandbox's extractor then stops at each artifact's unzipped size.
+    """
+    found = load(bundle_dir)
+    for artifact in (found.function, *found.layers):
+        check_artifact(bundle_dir, artifact)
+    return found
+
+
+def check_artifact(bundle_dir: Path, artifact: Artifact) -> None:
+    """Refuse `artifact`'s zip unless it is the one the manifest describes."""
+    path = bundle_dir / artifact.file
+    rebuild = "rebuild the bundle with `lambundle bundle SRC`"
+    try:
+        size, digest = path.stat().st_size, file_sha256(path)
+    except OSError as exc:
+        msg = f"Cannot read {path} ({exc.strerror}); {rebuild}."
+        raise BundleError(msg) from None
+    if size != artifact.size:
+        msg = (
+            f"{path} is {size:,} bytes, but {MANIFEST_NAME} records {artifact.size:,}: it is "
+            f"not the zip this bundle was built with; {rebuild}."
+        )
+        raise BundleError(msg)
+    if digest != artifact.sha256:
+        msg = (
+            f"{path} does not match the sha256 {MANIFEST_NAME} records for it: it is not the "
+            f"zip this bundle was built with; {rebuild}."
+        )
+        raise BundleError(msg)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        msg = f"{path} is not a readable zip archive ({exc}); {rebuild}."
+        raise BundleError(msg) from None
+    check_members(path, infos, artifact.unzipped_size)
+    declared = sum(i.file_size for i in infos)
+    if declared != artifact.unzipped_size:
+        msg = (
+            f"{path} holds {declared:,} bytes unzipped, but {MANIFEST_NAME} records "
+            f"{artifact.unzipped_size:,}; {rebuild}."
+        )
+        raise BundleError(msg)
 
 
 def _artifact(raw: dict[str, Any]) -> Artifact:

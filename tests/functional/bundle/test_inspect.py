@@ -112,4 +112,18 @@ def test_inspect_a_corrupt_archive(tmp_path: Path, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as exit_info:
         main(["inspect", str(bundle_dir)])
     assert exit_info.value.code == 2
-    assert "not a readable zip" in capsys.readouterr().err
+    assert "function.zip is 9 bytes, but bundle.json records" in capsys.readouterr().err
+
+
+def test_inspect_refuses_a_zip_swapped_under_the_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle_dir = make_bundle(tmp_path, "vendored")
+    other = make_bundle(tmp_path / "other", "fat-layer")
+    (bundle_dir / "function.zip").write_bytes((other / "function.zip").read_bytes())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspect", str(bundle_dir)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "function.zip is" in err and "not the zip this bundle was built with" in err
+    assert "rebuild the bundle" in err and "Traceback" not in err

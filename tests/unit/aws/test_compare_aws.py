@@ -219,13 +219,14 @@ def small_bundle(tmp_path: Path, name: str = "pinned", env: dict[str, str] | Non
     """A bundle directory with a function zip, one layer and the manifest's environment."""
     out = tmp_path / name
     out.mkdir()
+    code = "def handler(e, c):\n    return 'ok'\n"
     for file in ("function.zip", "layer-1-runtime.zip"):
         with zipfile.ZipFile(out / file, "w") as zf:
-            zf.writestr("app.py", "def handler(e, c):\n    return 'ok'\n")
+            zf.writestr("app.py", code)
     manifest = mf.Manifest(
         strategy="pinned", target=Target("3.12", "x86_64"), handler="app.handler",
-        function=mf.describe_artifact("function", out / "function.zip", 40),
-        layers=(mf.describe_artifact("runtime", out / "layer-1-runtime.zip", 40),),
+        function=mf.describe_artifact("function", out / "function.zip", len(code)),
+        layers=(mf.describe_artifact("runtime", out / "layer-1-runtime.zip", len(code)),),
         environment=dict(WRAPPER if env is None else env),
     )  # fmt: skip
     mf.write(out, manifest)

@@ -3,6 +3,7 @@ import zipfile
 
 import pytest
 
+from bundler.bundle import archive
 from bundler.bundle.archive import ZipEntry, entries_from_tree, extract_zip, write_zip
 from bundler.core.errors import BundleError, WheelError
 
@@ -105,7 +106,7 @@ def test_a_later_archive_replaces_files_and_does_not_write_through_links(tmp_pat
     extract_zip(tmp_path / "l.zip", out)
     assert (out / "a.txt").read_text() == "new"
     write_zip(tmp_path / "m.zip", [ZipEntry("b.txt", data=b"evil")])
-    with pytest.raises(OSError):
+    with pytest.raises(BundleError, match="Cannot extract .*m.zip"):
         extract_zip(tmp_path / "m.zip", out)
     assert outside.read_text() == "keep"
 
@@ -129,3 +130,50 @@ def test_tree_entries_in_walk_order_executables_kept_symlinks_left_out(tmp_path)
         ("opt/b/deep/m.py", False),
     ]
     assert entries[0].source == root / "z.py"
+
+
+def zeros_zip(path, members: int, size: int):
+    """A small zip that unpacks to `members` files of `size` zero bytes each."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(members):
+            zf.writestr(f"z{i}.bin", bytes(size))
+    return path
+
+
+def test_extractor_refuses_a_zip_larger_than_the_manifest_says_before_writing(tmp_path):
+    bomb = zeros_zip(tmp_path / "function.zip", 4, 1 << 20)
+    with pytest.raises(BundleError, match=r"more than the 1,000 bytes its bundle.json records"):
+        extract_zip(bomb, tmp_path / "out", max_bytes=1000)
+    assert not (tmp_path / "out").exists()
+
+
+def test_extractor_counts_what_it_writes_whatever_the_headers_say(tmp_path, monkeypatch):
+    # Headers that lie about the sizes pass the declared-size check; the bytes written
+    # are still counted, and writing stops before the limit is passed.
+    monkeypatch.setattr(archive, "check_members", lambda *args: None)
+    bomb = zeros_zip(tmp_path / "function.zip", 200, 64 << 10)
+    limit = 10 * (64 << 10) + 1
+    with pytest.raises(BundleError, match="more than the 655,361 bytes"):
+        extract_zip(bomb, tmp_path / "out", max_bytes=limit)
+    written = sum(p.stat().st_size for p in (tmp_path / "out").iterdir())
+    assert 0 < written <= limit
+
+
+def test_extractor_at_exactly_the_manifest_size(tmp_path):
+    exact = zeros_zip(tmp_path / "function.zip", 3, 1000)
+    assert extract_zip(exact, tmp_path / "out", max_bytes=3000) == 3000
+
+
+@pytest.mark.parametrize("name", ["a\x00b.py", ""])
+def test_names_with_nul_or_empty_are_refused(tmp_path, name):
+    with pytest.raises(WheelError, match="Refusing archive member"):
+        archive.check_member_name(name)
+
+
+def test_a_member_that_is_a_file_and_a_directory_is_one_clear_error(tmp_path):
+    bad = tmp_path / "function.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("a", "file")
+        zf.writestr("a/b.py", "x")
+    with pytest.raises(BundleError, match="Cannot extract .*function.zip"):
+        extract_zip(bad, tmp_path / "out")
