@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from bundler.build.bytecode import Bytecode
 from bundler.build.keys import entries_key
-from bundler.bundle import limits, manifest
+from bundler.bundle import distributions, limits, manifest
 from bundler.bundle.archive import ZipEntry, write_zip
 from bundler.bundle.manifest import Manifest
-from bundler.bundle.plan import Plan, entry_size
+from bundler.bundle.plan import Dist, Plan, entry_size
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, UsageError
 from bundler.core.progress import Report, quiet
@@ -44,7 +46,27 @@ def check_plan(plan: Plan) -> None:
         unzipped_size(plan.function.entries),
         [unzipped_size(layer.entries) for layer in plan.layers],
     )
-    limits.enforce(found, [(d.name, d.version, d.size) for d in plan.distributions])
+    limits.enforce(found, distribution_sizes(plan))
+
+
+def distribution_sizes(plan: Plan) -> Iterator[tuple[str, str, int]]:
+    """(name, version, bytes) of each distribution as the plan ships it, the pyc the build
+    compiled for it included (by its RECORD, as `inspect` counts); lazily, since only a
+    limit error lists them. A distribution without a RECORD keeps its installed size."""
+    found: dict[str, tuple[str, str, int]] = {}
+    for artifact in plan.artifacts:
+        by_name = {e.arcname: e for e in artifact.entries}
+        files = [(name, entry_size(e)) for name, e in by_name.items()]
+        for (name, version), size in distributions.sizes(files, _reader(by_name)).items():
+            key: str = canonicalize_name(name)
+            before = found[key][2] if key in found else 0
+            found[key] = (name, version, before + size)
+    installed: dict[str, Dist] = {canonicalize_name(d.name): d for d in plan.distributions}
+    for key, (name, version, size) in found.items():
+        yield (installed[key].name if key in installed else name), version, size
+    for key, d in installed.items():
+        if key not in found:
+            yield d.name, d.version, d.size
 
 
 def check_out(out: Path) -> None:
@@ -64,6 +86,10 @@ def check_out(out: Path) -> None:
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         msg = f"--out {out}: {parent} is not writable; pass a directory you can write to."
         raise UsageError(msg)
+
+
+def _reader(entries: dict[str, ZipEntry]) -> Callable[[str], bytes]:
+    return lambda name: entries[name].read()
 
 
 # -- the executor -------------------------------------------------------------------------
@@ -120,7 +146,7 @@ def _write(plan: Plan, tmp: Path, cache: Cache, bytecode: Bytecode, report: Repo
             [a.unzipped_size for a in described[1:]],
             function_zipped=function.size,
         ),
-        [(d.name, d.version, d.size) for d in plan.distributions],
+        distribution_sizes(plan),
     )
     result = Manifest(
         strategy=plan.strategy,

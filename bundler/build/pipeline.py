@@ -235,9 +235,4 @@ def _verifier(
 
 
 def _upload_warnings(result: Manifest) -> list[str]:
-    return [
-        f"{layer.file} is {layer.size:,} bytes zipped, over the {limits.MAX_ZIPPED:,} of a "
-        "direct upload: publish it through S3."
-        for layer in result.layers
-        if layer.size > limits.MAX_ZIPPED
-    ]
+    return limits.through_s3((a.file, a.size) for a in (result.function, *result.layers))

@@ -8,16 +8,13 @@ archives carry (docs/layout.md, "The loader").
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import zipfile
-from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from bundler.bundle import limits, manifest
+from bundler.bundle import distributions, limits, manifest
 from bundler.bundle.layer import LOCKS_DIR
 from bundler.bundle.manifest import FUNCTION_PATHS, LAYER_PATHS_DIR, Manifest
 from bundler.bundle.plan import OPT_ROOT, TASK_ROOT
@@ -39,18 +36,23 @@ class Inspection:
     checks: tuple[limits.Check, ...]
     largest: tuple[DistSize, ...]
     loader_sys_path: tuple[str, ...]
-    layer_upload_warnings: tuple[str, ...] = ()
+    upload_warnings: tuple[str, ...] = ()  # zips to upload through S3
     locks: tuple[str, ...] = ()  # hash-pinned locks the layers carry, as /opt paths
+
+    @property
+    def ok(self) -> bool:
+        """Whether Lambda takes the bundle (through S3 when a zip is over 50 MB)."""
+        return limits.within(self.checks)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "bundle": str(self.bundle),
             "manifest": self.manifest.to_json(),
             "limits": [c.to_json() for c in self.checks],
-            "ok": all(c.ok for c in self.checks),
+            "ok": self.ok,
             "largest_distributions": [dataclasses.asdict(d) for d in self.largest],
             "loader_sys_path": list(self.loader_sys_path),
-            "warnings": list(self.layer_upload_warnings),
+            "warnings": list(self.upload_warnings),
             "locks": list(self.locks),
         }
 
@@ -88,12 +90,7 @@ def inspect(bundle_dir: Path, top: int = 10) -> Inspection:
         [layer.unzipped_size for layer in found.layers],
         function_zipped=found.function.size,
     )
-    warnings = tuple(
-        f"{layer.file} is {layer.size:,} bytes zipped, over the {limits.MAX_ZIPPED:,} of a "
-        "direct upload: publish it through S3."
-        for layer in found.layers
-        if layer.size > limits.MAX_ZIPPED
-    )
+    warnings = tuple(limits.through_s3((a.file, a.size) for a in artifacts))
     sys_path = [TASK_ROOT, *(f"{TASK_ROOT}/{p}" for p in function_paths)]
     for layer_name in sorted(layer_paths):
         sys_path += [f"{OPT_ROOT}/{p}" for p in layer_paths[layer_name]]
@@ -107,7 +104,7 @@ def inspect(bundle_dir: Path, top: int = 10) -> Inspection:
         checks=tuple(checks),
         largest=tuple(largest),
         loader_sys_path=tuple(dict.fromkeys(sys_path)),
-        layer_upload_warnings=warnings,
+        upload_warnings=warnings,
         locks=tuple(sorted(set(locks))),
     )
 
@@ -127,25 +124,5 @@ def _distributions(
     zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], artifact: str
 ) -> list[DistSize]:
     """Bytes per distribution: every file under a top-level name its RECORD lists."""
-    owners: dict[tuple[str, str], tuple[str, str]] = {}  # (site dir, top name) -> dist
-    for info in infos:
-        path = PurePosixPath(info.filename)
-        if path.name != "RECORD" or not path.parent.name.endswith(".dist-info"):
-            continue
-        site = str(path.parent.parent)
-        stem = path.parent.name[: -len(".dist-info")]
-        name, _, version = stem.partition("-")
-        record = zf.read(info).decode("utf-8", "replace")
-        for row in csv.reader(io.StringIO(record)):
-            if row and not row[0].startswith(".."):
-                top = PurePosixPath(row[0]).parts[0]
-                owners.setdefault((site, top), (name, version))
-    sizes: dict[tuple[str, str], int] = defaultdict(int)
-    for info in infos:
-        path = PurePosixPath(info.filename)
-        for depth in range(len(path.parts)):
-            key = ("/".join(path.parts[:depth]) or ".", path.parts[depth])
-            if key in owners:
-                sizes[owners[key]] += info.file_size
-                break
-    return [DistSize(n, v, s, artifact) for (n, v), s in sizes.items()]
+    found = distributions.sizes(((i.filename, i.file_size) for i in infos), zf.read)
+    return [DistSize(n, v, s, artifact) for (n, v), s in found.items()]

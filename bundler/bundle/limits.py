@@ -3,6 +3,9 @@
 https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 50 MB zipped
 for a directly uploaded deployment package, 250 MB unzipped for the function and all its
 layers together (the API's message says "262144000 bytes"), 5 layers per function.
+
+The 50 MB is the limit of a direct upload only: Lambda takes a bigger zip from S3, so
+over it a build warns and names the S3 route; the other two are hard errors.
 """
 
 from __future__ import annotations
@@ -19,18 +22,31 @@ MAX_LAYERS = 5
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One limit against one measured value."""
+    """One limit against one measured value. Over a limit that is not `hard`, Lambda
+    still takes the zip, through S3 (the direct-upload size)."""
 
     name: str
     value: int
     limit: int
+    hard: bool = True
 
     @property
     def ok(self) -> bool:
         return self.value <= self.limit
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "value": self.value, "limit": self.limit, "ok": self.ok}
+        return {
+            "name": self.name,
+            "value": self.value,
+            "limit": self.limit,
+            "ok": self.ok,
+            "hard": self.hard,
+        }
+
+
+def within(found: Iterable[Check]) -> bool:
+    """Whether Lambda takes the bundle: every hard limit is kept."""
+    return all(c.ok for c in found if c.hard)
 
 
 def checks(
@@ -48,8 +64,22 @@ def checks(
         Check("layers", len(layers_unzipped), MAX_LAYERS),
     ]
     if function_zipped is not None:
-        out.append(Check("zipped function.zip (bytes)", function_zipped, MAX_ZIPPED))
+        out.append(
+            Check("zipped function.zip (bytes)", function_zipped, MAX_ZIPPED, hard=False)
+        )
     return out
+
+
+def through_s3(zips: Iterable[tuple[str, int]]) -> list[str]:
+    """A warning for each (file, zipped size) too big for a direct upload, naming the way
+    through S3 (`publish --s3-bucket`, or the AWS CLI's S3 options)."""
+    return [
+        f"{file} is {size:,} bytes zipped, over the {MAX_ZIPPED:,} of a direct upload: "
+        "upload it through S3 (`lambundle publish --s3-bucket BUCKET`, or `aws s3 cp` and "
+        "then the AWS CLI with `--s3-bucket`/`S3Bucket=`)."
+        for file, size in zips
+        if size > MAX_ZIPPED
+    ]
 
 
 def largest(
@@ -60,8 +90,8 @@ def largest(
 
 
 def enforce(found: Sequence[Check], distributions: Iterable[tuple[str, str, int]]) -> None:
-    """Raise a LimitError naming every exceeded limit and the largest distributions."""
-    failed = [c for c in found if not c.ok]
+    """Raise a LimitError naming every exceeded hard limit and the largest distributions."""
+    failed = [c for c in found if c.hard and not c.ok]
     if not failed:
         return
     lines = [f"{c.name}: {c.value:,} exceeds Lambda's limit of {c.limit:,}" for c in failed]

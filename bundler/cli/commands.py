@@ -126,7 +126,8 @@ def bundle_command(
 def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None:
     """Show BUNDLE's manifest, sizes against Lambda's limits, largest distributions.
 
-    Exits with 3 when a limit is exceeded.
+    Exits with 3 when Lambda would refuse it (over 250 MB unzipped, or over 5 layers); a
+    zip over 50 MB is uploaded through S3.
     """
     from bundler.bundle.inspect import inspect
     from bundler.core.errors import EXIT_LIMITS
@@ -136,8 +137,8 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
         click.echo(render.as_json(found.to_json()))
     else:
         click.echo(render.inspection(bundle_dir, found))
-        render.warn(found.layer_upload_warnings)
-    if not all(c.ok for c in found.checks):
+        render.warn(found.upload_warnings)
+    if not found.ok:
         ctx.exit(EXIT_LIMITS)
 
 

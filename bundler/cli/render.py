@@ -67,8 +67,14 @@ def inspection(bundle_dir: Path, found: Inspection) -> str:
         "limits:",
     ]
     for check in found.checks:
-        state = "ok  " if check.ok else "OVER"
-        lines.append(f"  {state} {check.name}: {check.value:,} of {check.limit:,}")
+        if check.ok or check.hard:
+            state = "ok  " if check.ok else "OVER"
+            lines.append(f"  {state} {check.name}: {check.value:,} of {check.limit:,}")
+        else:  # Lambda takes it, from S3
+            lines.append(
+                f"  S3   {check.name}: {check.value:,}, over the {check.limit:,} of a direct "
+                "upload: upload through S3"
+            )
     if found.largest:
         lines.append("largest distributions:")
         lines += [

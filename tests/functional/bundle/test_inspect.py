@@ -91,10 +91,26 @@ def test_inspect_exits_3_when_a_limit_is_exceeded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bundle_dir = make_bundle(tmp_path, "vendored")
-    monkeypatch.setattr(limits, "MAX_ZIPPED", 10)
+    monkeypatch.setattr(limits, "MAX_UNZIPPED", 10)
     result = CliRunner().invoke(cli, ["inspect", str(bundle_dir)])
     assert result.exit_code == 3
-    assert "OVER zipped function.zip" in result.stdout
+    assert "OVER unzipped function + layers" in result.stdout
+
+
+def test_inspect_says_upload_through_s3_for_a_zip_over_the_direct_upload_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle_dir = make_bundle(tmp_path, "vendored")
+    monkeypatch.setattr(limits, "MAX_ZIPPED", 10)
+    result = CliRunner().invoke(cli, ["inspect", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    assert "OVER" not in result.stdout
+    assert "S3   zipped function.zip (bytes)" in result.stdout
+    assert "upload through S3" in result.stdout
+    assert "Warning: function.zip is" in result.stderr and "--s3-bucket" in result.stderr
+    doc = json.loads(CliRunner().invoke(cli, ["inspect", str(bundle_dir), "--json"]).stdout)
+    assert doc["ok"] is True
+    assert doc["warnings"] and doc["warnings"][0].startswith("function.zip is")
 
 
 def test_inspect_something_that_is_not_a_bundle(

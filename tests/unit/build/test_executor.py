@@ -98,11 +98,23 @@ def test_a_failed_verify_leaves_the_previous_bundle(tmp_path: Path) -> None:
     assert leftovers(out) == []
 
 
-def test_zipped_size_is_checked_before_the_output_is_replaced(
+def test_a_zipped_function_over_the_direct_upload_limit_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Lambda takes it through S3; the pipeline warns (tests/functional/build).
     monkeypatch.setattr(limits, "MAX_ZIPPED", 10)
-    with pytest.raises(LimitError, match="zipped function.zip"):
+    result = executor.execute(
+        plan(), tmp_path / "out", cache=Cache(tmp_path / "c"), bytecode=NONE
+    )
+    assert result.function.size > 10
+    assert (tmp_path / "out" / "function.zip").stat().st_size == result.function.size
+
+
+def test_the_unzipped_size_is_checked_before_the_output_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_UNZIPPED", 10)
+    with pytest.raises(LimitError, match="unzipped function"):
         executor.execute(plan(), tmp_path / "out", cache=Cache(tmp_path / "c"), bytecode=NONE)
     assert not (tmp_path / "out").exists()
     assert leftovers(tmp_path / "out") == []

@@ -39,9 +39,49 @@ def test_six_layers_are_too_many() -> None:
         limits.enforce(limits.checks(1, [1] * 6), [])
 
 
-def test_zipped_function_over_fifty_megabytes() -> None:
-    with pytest.raises(LimitError, match="zipped function.zip"):
-        limits.enforce(limits.checks(1, [], function_zipped=limits.MAX_ZIPPED + 1), [])
+def test_zipped_function_over_fifty_megabytes_goes_through_s3() -> None:
+    # 50 MB is the limit of a direct upload only (gettingstarted-limits.html): Lambda takes
+    # a bigger zip from S3, so it is a warning that names that route, never a LimitError.
+    found = limits.checks(1, [], function_zipped=limits.MAX_ZIPPED + 1)
+    limits.enforce(found, [])
+    assert limits.within(found)
+    [zipped] = [c for c in found if c.name == "zipped function.zip (bytes)"]
+    assert (zipped.ok, zipped.hard) == (False, False)
+    [warning] = limits.through_s3([("function.zip", limits.MAX_ZIPPED + 1), ("l.zip", 10)])
+    assert warning.startswith("function.zip is 52,428,801 bytes zipped, over the 52,428,800")
+    assert "lambundle publish --s3-bucket" in warning and "AWS CLI" in warning
+
+
+def test_the_limit_error_counts_the_bytecode_of_each_distribution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record = b"big/__init__.py,sha256=a,1000000\nbig-1.0.dist-info/RECORD,,\n"
+    plan = strategies.get("vendored").plan(
+        PlanInputs(
+            target=Target(),
+            handler="app.handler",
+            code=(ZipEntry("app.py", data=b""),),
+            deps=(
+                ZipEntry("big/__init__.py", data=b"x" * 1_000_000),
+                ZipEntry("big/__pycache__/__init__.cpython-312.pyc", data=b"y" * 2_000_000),
+                ZipEntry("big-1.0.dist-info/RECORD", data=record),
+                ZipEntry("six-1.16.dist-info/RECORD", data=b"six.py,,\n"),
+                ZipEntry("six.py", data=b"s" * 100_000),
+                ZipEntry("__pycache__/six.cpython-312.pyc", data=b"p" * 200_000),
+            ),
+            lock_text="big==1.0\n",
+            lock_sha256="f" * 64,
+            # What the install measured: the sources only, before bytecode was compiled.
+            distributions=(Dist("big", "1.0", 1_000_000), Dist("gone", "2", 5)),
+        )
+    )
+    monkeypatch.setattr(limits, "MAX_UNZIPPED", 1_000_000)
+    with pytest.raises(LimitError) as info:
+        check_plan(plan)
+    text = str(info.value)
+    assert "big 1.0 (3.0 MB)" in text  # its sources and the pyc compiled for them
+    assert "six 1.16 (0.3 MB)" in text  # a top-level module's pyc, in the site's __pycache__
+    assert "gone 2 (0.0 MB)" in text  # nothing of it shipped with a RECORD: installed size
 
 
 def test_largest_orders_by_size_then_name() -> None:
