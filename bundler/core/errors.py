@@ -15,6 +15,14 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_LIMITS = 3
 EXIT_SANDBOX = 4
+# A bug in lambundle, not the user's input: sysexits.h's EX_SOFTWARE.
+EXIT_INTERNAL = 70
+
+
+def exit_code_for_signal(signum: int) -> int:
+    """What a shell reports for a command a signal stopped: 128 + its number (130 for
+    Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), so `$?` and CI tell a cancel from a failure."""
+    return 128 + signum
 
 
 class BundlerError(Exception):
