@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bundler.core import interrupts
 from bundler.core.errors import BundlerError
 
 ENV_VAR = "LAMBUNDLE_CACHE_DIR"
@@ -59,16 +60,11 @@ class Cache:
         entry first, its entry is kept and ours is discarded (same key, same content).
         """
         final = self.path(kind, key)
+        tmp: Path | None = None
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=final.parent))
-        except OSError as exc:
-            msg = (
-                f"Cannot write to the cache at {self.root} ({exc}); "
-                f"set {ENV_VAR} to a writable directory."
-            )
-            raise BundlerError(msg) from exc
-        try:
+            with interrupts.deferred():  # made and noted for clean-up together
+                tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=final.parent))
             build(tmp)
             try:
                 tmp.rename(final)
@@ -76,8 +72,18 @@ class Cache:
                 if not final.is_dir():
                     raise
                 shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
+        except OSError as exc:
+            if tmp is None:
+                msg = (
+                    f"Cannot write to the cache at {self.root} ({exc}); "
+                    f"set {ENV_VAR} to a writable directory."
+                )
+                raise BundlerError(msg) from exc
             shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        except BaseException:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
         return final
 

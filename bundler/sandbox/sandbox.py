@@ -93,7 +93,11 @@ class Sandbox:
     # -- set-up ----------------------------------------------------------------------------
 
     def __enter__(self) -> Sandbox:
-        self.open()
+        try:
+            self.open()
+        except BaseException:  # Ctrl-C or SIGTERM in the middle: remove what open made
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
