@@ -1,7 +1,7 @@
 """The one writer of bundles: a plan's archives and manifest, written into a temporary
 directory beside the output, checked against Lambda's limits, verified, and only then put
 in the output's place. A failure, Ctrl-C, SIGTERM or SIGHUP at any point leaves the
-previous bundle as it was.
+previous bundle as it was; two builds of one output take turns (a lock beside it).
 
 Each archive is cached by its entries, and each large member by its content
 (`CachedMembers`), so an unchanged rebuild only copies cached zips.
@@ -23,7 +23,7 @@ from bundler.bundle import distributions, limits, manifest
 from bundler.bundle.archive import ZipEntry, write_zip
 from bundler.bundle.manifest import Manifest
 from bundler.bundle.plan import Dist, Plan, entry_size
-from bundler.core import interrupts
+from bundler.core import filelock, interrupts
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, UsageError
 from bundler.core.progress import Report, quiet
@@ -105,30 +105,51 @@ def execute(
     verifier: Verifier | None = None,
     report: Report = quiet,
 ) -> Manifest:
-    """Write the plan's archives and manifest, verify, and replace `out` with the result."""
-    tmp: Path | None = None
+    """Write the plan's archives and manifest, verify, and replace `out` with the result.
+
+    One build at a time writes `out`: another waits for it (and says so), then replaces
+    its result with its own."""
+    fix = "pass another --out"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with interrupts.deferred():  # made and noted for clean-up together
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        result = _write(plan, tmp, cache, bytecode, report)
-        if verifier is not None:
-            report("verifying: starting the bundle in the sandbox")
-            verifier(tmp)
-        with interrupts.deferred():  # the renames happen all or not at all
-            _replace(tmp, out)
     except OSError as exc:
-        if tmp is None:
-            msg = f"Cannot create the output directory next to {out} ({exc}); pass another --out."
-            raise UsageError(msg) from None
-        shutil.rmtree(tmp, ignore_errors=True)
-        msg = f"Writing the bundle next to {out} failed ({exc}); the previous output is unchanged."
-        raise BundlerError(msg) from exc
-    except BaseException:
-        if tmp is not None:
+        msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
+        raise UsageError(msg) from None
+
+    def waiting() -> None:
+        report(f"waiting for another lambundle to finish writing {out}")
+
+    with filelock.exclusive(lock_path(out), waiting, fix=fix):
+        tmp: Path | None = None
+        try:
+            with interrupts.deferred():  # made and noted for clean-up together
+                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+            result = _write(plan, tmp, cache, bytecode, report)
+            if verifier is not None:
+                report("verifying: starting the bundle in the sandbox")
+                verifier(tmp)
+            with interrupts.deferred():  # the renames happen all or not at all
+                _replace(tmp, out)
+        except OSError as exc:
+            if tmp is None:
+                msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
+                raise UsageError(msg) from None
             shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            msg = (
+                f"Writing the bundle next to {out} failed ({exc}); "
+                "the previous output is unchanged."
+            )
+            raise BundlerError(msg) from exc
+        except BaseException:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return result
+
+
+def lock_path(out: Path) -> Path:
+    """The lock file that one build of `out` at a time holds: `.<name>.lock` beside it."""
+    return out.parent / f".{out.name}.lock"
 
 
 def _write(plan: Plan, tmp: Path, cache: Cache, bytecode: Bytecode, report: Report) -> Manifest:

@@ -108,7 +108,7 @@ def bundle(
         embed.check_allowed(target, strategy.name)
     out = (options.out or default_out(options.src, strategy.name)).absolute()
     check_out(out)
-    cache = cache or Cache()
+    cache = cache or Cache(report=report)
     runner: dk.DockerRunner | None = None
     if options.docker:
         runner = docker_runner or dk.SubprocessDockerRunner()

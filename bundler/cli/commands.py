@@ -179,7 +179,7 @@ def lock_command(
     from bundler.sources.project import load_project
 
     target = Target(python, arch, runtime)
-    cache = Cache()
+    cache = Cache(report=render.progress)
     project = load_project(src, require_handler=False, cache=cache, report=render.progress)
     found = lock_project(
         project,

@@ -4,7 +4,9 @@ pip's HTTP cache is not enough: it depends on response headers that proxies stri
 cannot say "this lock was made from exactly these inputs". Entries here are directories
 named by a key; an entry exists only once it is complete, because it is built in a
 temporary directory next to it and renamed into place (rename is atomic on one file
-system), so a crash or a concurrent build never leaves a half-written entry behind.
+system), so a crash or a concurrent build never leaves a half-written entry behind. One
+process at a time builds an entry (bundler.core.filelock): another that wants the same
+one waits, says so, and takes the finished entry instead of building it again.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bundler.core import interrupts
+from bundler.core import filelock, interrupts
 from bundler.core.errors import BundlerError
+from bundler.core.progress import Report, quiet
 
 ENV_VAR = "LAMBUNDLE_CACHE_DIR"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -35,10 +38,12 @@ def default_root() -> Path:
 
 
 class Cache:
-    """Directories keyed by (kind, key) under one root."""
+    """Directories keyed by (kind, key) under one root. `report` hears when an entry is
+    being built by another process and this one waits for it."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, report: Report = quiet) -> None:
         self.root = Path(root) if root is not None else default_root()
+        self.report = report
 
     def path(self, kind: str, key: str) -> Path:
         """Where the entry (kind, key) lives, whether or not it exists."""
@@ -56,35 +61,46 @@ class Cache:
     def put_dir(self, kind: str, key: str, build: Callable[[Path], None]) -> Path:
         """Create the entry by calling `build(tmpdir)`, then rename it into place.
 
-        If `build` raises, nothing is left behind. If another process finished the same
-        entry first, its entry is kept and ours is discarded (same key, same content).
+        If `build` raises, nothing is left behind. While another process builds the same
+        entry this one waits, then returns that entry without calling `build`.
         """
         final = self.path(kind, key)
-        tmp: Path | None = None
+        fix = f"set {ENV_VAR} to a writable directory"
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            with interrupts.deferred():  # made and noted for clean-up together
-                tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=final.parent))
-            build(tmp)
-            try:
-                tmp.rename(final)
-            except OSError:
-                if not final.is_dir():
-                    raise
-                shutil.rmtree(tmp, ignore_errors=True)
         except OSError as exc:
-            if tmp is None:
-                msg = (
-                    f"Cannot write to the cache at {self.root} ({exc}); "
-                    f"set {ENV_VAR} to a writable directory."
-                )
-                raise BundlerError(msg) from exc
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        except BaseException:
-            if tmp is not None:
+            msg = f"Cannot write to the cache at {self.root} ({exc}); {fix}."
+            raise BundlerError(msg) from exc
+
+        def waiting() -> None:
+            self.report(
+                f"waiting for another lambundle to finish the cache entry {kind}/{key[:16]}"
+            )
+
+        with filelock.exclusive(final.parent / f".{key}.lock", waiting, fix=fix):
+            if final.is_dir():  # built by the process we waited for
+                return final
+            tmp: Path | None = None
+            try:
+                with interrupts.deferred():  # made and noted for clean-up together
+                    tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=final.parent))
+                build(tmp)
+                try:
+                    tmp.rename(final)
+                except OSError:
+                    if not final.is_dir():
+                        raise
+                    shutil.rmtree(tmp, ignore_errors=True)
+            except OSError as exc:
+                if tmp is None:
+                    msg = f"Cannot write to the cache at {self.root} ({exc}); {fix}."
+                    raise BundlerError(msg) from exc
                 shutil.rmtree(tmp, ignore_errors=True)
-            raise
+                raise
+            except BaseException:
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                raise
         return final
 
     def remove(self, kind: str, key: str) -> None:

@@ -259,7 +259,7 @@ def sandbox_builder(
     from bundler.core.cache import Cache
     from bundler.measure.baseline import build_baseline
 
-    cache = cache or Cache()
+    cache = cache or Cache(report=report)
 
     def build(variant: Variant) -> tuple[Path, int, int]:
         if interpreters.find(variant.python) is None:

@@ -1,4 +1,6 @@
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +78,61 @@ def test_root_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.delenv(ENV_VAR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_root() == tmp_path / "xdg" / "lambundle"
+
+
+# -- one builder of an entry at a time, across processes ---------------------------------
+
+
+def _build_slowly(root: str, started: Any, release: Any) -> None:
+    """A process that builds ('k', 'e') and holds it until the test releases it."""
+
+    def build(tmp: Path) -> None:
+        (tmp / "who").write_text("first")
+        started.set()
+        assert release.wait(120), "the test never released the first build"
+
+    Cache(Path(root)).put_dir("k", "e", build)
+
+
+def _build_too(root: str, said: Any) -> None:
+    """A second process that wants ('k', 'e'): it must wait and take the first one's."""
+
+    def build(tmp: Path) -> None:
+        (tmp / "who").write_text("second")
+
+    entry = Cache(Path(root), report=said.put).put_dir("k", "e", build)
+    said.put(f"got {(entry / 'who').read_text()}")
+
+
+def test_a_second_process_waits_for_an_entry_being_built_and_takes_it(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    started, release, said = ctx.Event(), ctx.Event(), ctx.Queue()
+    first = ctx.Process(target=_build_slowly, args=(str(tmp_path), started, release))
+    first.start()
+    try:
+        assert started.wait(120)
+        second = ctx.Process(target=_build_too, args=(str(tmp_path), said))
+        second.start()
+        waiting = said.get(timeout=120)  # said before it blocks on the first's lock
+        assert waiting == "waiting for another lambundle to finish the cache entry k/e"
+    finally:
+        release.set()
+        first.join(120)
+    assert said.get(timeout=120) == "got first"  # its own build never ran
+    second.join(120)
+    assert (first.exitcode, second.exitcode) == (0, 0)
+    assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["e"]
+
+
+def test_put_dir_of_an_existing_entry_does_not_build_it_again(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    calls = []
+
+    def build(tmp: Path) -> None:
+        calls.append(tmp)
+        (tmp / "a").write_text("x")
+
+    first = cache.put_dir("wheels", "abc", build)
+    assert cache.put_dir("wheels", "abc", build) == first
+    assert len(calls) == 1
+    assert sorted(p.name for p in (tmp_path / "wheels").iterdir()) == ["abc"]
