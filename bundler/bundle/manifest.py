@@ -23,6 +23,9 @@ from bundler.core.errors import BundleError
 from bundler.core.target import Target
 
 MANIFEST_NAME = "bundle.json"
+# Where `lambundle bundle` puts a function's bundles: SRC/.lambundle/<strategy>, or
+# .lambundle/<stem>-<strategy> beside a script.
+BUNDLES_DIR = ".lambundle"
 SCHEMA = 1
 FUNCTION_PATHS = ".lambundle/paths.json"
 LAYER_PATHS_DIR = "lambundle/paths"
@@ -89,6 +92,26 @@ def describe_artifact(name: str, path: Path, unzipped_size: int) -> Artifact:
 def write(bundle_dir: Path, manifest: Manifest) -> None:
     text = json.dumps(manifest.to_json(), indent=2, sort_keys=False) + "\n"
     (bundle_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
+
+
+def find(path: Path) -> Path:
+    """The bundle directory `path` names: `path` itself when it is one (or is not there;
+    `load` says what is wrong), else the only bundle `lambundle bundle` wrote for the
+    function directory or script `path`. Several are an error that lists them."""
+    if (path / MANIFEST_NAME).is_file() or not path.exists():
+        return path
+    if path.is_dir():
+        candidates = (path / BUNDLES_DIR).glob("*")
+    elif path.suffix == ".py":
+        candidates = (path.parent / BUNDLES_DIR).glob(f"{path.stem}-*")
+    else:
+        return path
+    found = sorted(d for d in candidates if (d / MANIFEST_NAME).is_file())
+    if len(found) > 1:
+        listed = "\n".join(f"  {d}" for d in found)
+        msg = f"{path} has {len(found)} bundles; pass the one you mean as BUNDLE:\n{listed}"
+        raise BundleError(msg)
+    return found[0] if found else path
 
 
 def load(bundle_dir: Path) -> Manifest:

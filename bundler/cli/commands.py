@@ -132,6 +132,7 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
     from bundler.bundle.inspect import inspect
     from bundler.core.errors import EXIT_LIMITS
 
+    bundle_dir = _bundle(bundle_dir)
     found = inspect(bundle_dir)
     if as_json:
         click.echo(render.as_json(found.to_json()))
@@ -206,26 +207,43 @@ def lock_command(
               help="Content type of the event.")
 @sandbox_options
 @snapstart_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the payload and the logs (as the function wrote them) as JSON.")
 def invoke_command(
     bundle_dir: Path, event: Any, content_type: str, env_pairs: tuple[str, ...],
     timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool, snapstart: bool,
+    as_json: bool,
 ) -> None:
-    """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr."""
+    """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr.
+
+    BUNDLE may also be a function directory or script with one bundle in .lambundle/.
+    """
     from bundler.sandbox import Sandbox, parse_env
 
     payload = event.read() if event is not None else b"{}"
     with Sandbox(
-        bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
+        _bundle(bundle_dir), env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
     ) as sb:
         render.warn(sb.warnings)
         result = sb.invoke(payload, content_type)
-    click.echo(result.logs, err=True, nl=False)
-    click.echo(result.payload, nl=False)
-    if sys.stdout.isatty():
-        click.echo()
+    if as_json:
+        click.echo(render.invoked(result))
+    else:
+        click.echo(render.logs(result.logs), err=True, nl=False)
+        click.echo(render.payload(result.payload), nl=False)
     if result.function_error:
         sys.exit(EXIT_FAILURE)
+
+
+def _bundle(path: Path) -> Path:
+    """The bundle PATH names (bundler.bundle.manifest.find), said when it is another."""
+    from bundler.bundle.manifest import find
+
+    found = find(path)
+    if found != path:
+        render.progress(f"using the bundle {found}")
+    return found
 
 
 @cli.command("serve")
@@ -242,12 +260,12 @@ def serve_command(
     from bundler.sandbox import InvokeEndpoint, Sandbox, parse_env
 
     with Sandbox(
-        bundle_dir, env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
+        _bundle(bundle_dir), env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
     ) as sb:
         render.warn(sb.warnings)
         endpoint = InvokeEndpoint(
-            sb, port, on_result=lambda r: click.echo(r.logs, err=True, nl=False)
+            sb, port, on_result=lambda r: click.echo(render.logs(r.logs), err=True, nl=False)
         )
         click.echo(f"lambundle: serving {bundle_dir} on {endpoint.url} (Ctrl-C stops)", err=True)
         click.echo(f"  try: curl -XPOST {endpoint.url} -d '{{}}'", err=True)

@@ -7,7 +7,9 @@ none), so the result types are named here for type checking only.
 
 from __future__ import annotations
 
+import base64
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from bundler.build.pipeline import BuildResult
     from bundler.bundle.inspect import Inspection
     from bundler.bundle.manifest import Artifact
+    from bundler.sandbox import InvokeResult
     from bundler.sources.lock import Lock
 
 
@@ -34,6 +37,42 @@ def warn(warnings: Iterable[str]) -> None:
 
 def as_json(data: Any) -> str:
     return json.dumps(data, indent=2)
+
+
+def logs(text: str) -> str:
+    """The function's logs for a person: Lambda's runtimes join the lines of one record (a
+    traceback) with `\r`, so that CloudWatch keeps it as one event; a terminal would
+    draw them over each other. `--json` keeps them as they came."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def payload(data: bytes) -> bytes:
+    """The payload for standard output, ending with a newline when it is text (a JSON
+    answer, a string) or goes to a terminal; other bytes are written as they are."""
+    if data.endswith(b"\n"):
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data + b"\n" if sys.stdout.isatty() else data
+    return data + b"\n"
+
+
+def invoked(result: InvokeResult) -> str:
+    """`invoke --json`: the payload (as text when it is UTF-8, else base64) and the logs as
+    the function wrote them."""
+    try:
+        text: str | None = result.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return as_json({
+        "request_id": result.request_id,
+        "payload": text,
+        "payload_base64": None if text is not None else base64.b64encode(result.payload).decode(),
+        "content_type": result.content_type,
+        "function_error": result.function_error,
+        "logs": result.logs,
+    })  # fmt: skip
 
 
 def _artifact(art: Artifact) -> str:

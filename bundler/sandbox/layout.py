@@ -166,8 +166,8 @@ def _extract(bundle_dir: Path, manifest: Manifest, work: Path) -> float:
         path.mkdir(parents=True, exist_ok=True)
     # Lambda merges layers into /opt in the order they are listed; later files win.
     for layer in manifest.layers:
-        extract_zip(bundle_dir / layer.file, opt)
-    extract_zip(bundle_dir / manifest.function.file, task)
+        extract_zip(bundle_dir / layer.file, opt, layer.unzipped_size)
+    extract_zip(bundle_dir / manifest.function.file, task, manifest.function.unzipped_size)
     return time.monotonic() - start
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bundler.bundle.manifest import Manifest, load
+from bundler.bundle.manifest import Manifest, load_checked
 from bundler.core import interpreters
 from bundler.core.errors import SandboxError, UsageError
 from bundler.core.target import host_arch
@@ -105,7 +105,7 @@ class Sandbox:
 
     def open(self) -> None:
         """Validate the bundle, find the interpreter, lay out the artifacts, start the API."""
-        manifest = load(self.bundle_dir)
+        manifest = load_checked(self.bundle_dir)
         self.manifest = manifest
         target = manifest.target
         if target.arch != host_arch():

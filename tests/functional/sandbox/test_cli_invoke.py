@@ -73,7 +73,7 @@ def test_invoke_reads_stdin_with_a_content_type(bundle: Path) -> None:
     code, out, err = run(
         ["invoke", str(bundle), "--event", "-", "--content-type", "text/plain"], b"abc"
     )
-    assert (code, out) == (0, b"ABC"), err
+    assert (code, out) == (0, b"ABC\n"), err  # text ends with a newline
 
 
 def test_invoke_function_error_exits_non_zero(bundle: Path) -> None:
