@@ -8,6 +8,7 @@ none), so the result types are named here for type checking only.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import sys
 from collections.abc import Iterable
@@ -138,8 +139,13 @@ def write_lock(found: Lock, output: Path) -> None:
 
     tmp = output.with_name(output.name + ".part")
     try:
-        tmp.write_text(found.text, encoding="utf-8")
-        tmp.replace(output)
+        try:
+            tmp.write_text(found.text, encoding="utf-8")
+            tmp.replace(output)
+        except BaseException:  # a full disk, a signal: no half-written .part stays
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
     except OSError as exc:
         msg = f"Cannot write the lock to {output} ({exc.strerror}); choose another --output."
         raise UsageError(msg) from None
