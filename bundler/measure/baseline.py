@@ -10,17 +10,16 @@ measures the packaging and nothing else.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from bundler.build.executor import check_out, unzipped_size
+from bundler.build.bytecode import Bytecode
+from bundler.build.executor import check_out, execute
 from bundler.build.files import code_entries
-from bundler.bundle import manifest
-from bundler.bundle.archive import ZipEntry, entries_from_tree, write_zip
+from bundler.bundle.archive import ZipEntry, entries_from_tree
 from bundler.bundle.manifest import Manifest
+from bundler.bundle.plan import Dist, Plan, PlannedArtifact
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, LockError, UsageError, output_tail
 from bundler.core.progress import Report, quiet
@@ -130,27 +129,15 @@ def build_baseline(
         # pip --no-compile writes no pyc; drop any a wheel itself carried, as pip would
         # have compiled nothing either.
         entries += [e for e in entries_from_tree(site) if "__pycache__" not in e.arcname]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        write_zip(tmp / "function.zip", entries)
-        function = manifest.describe_artifact(
-            "function", tmp / "function.zip", unzipped_size(entries)
-        )
-        result = Manifest(
-            strategy=STRATEGY,
-            target=Target(target.python, target.arch),
-            handler=project.handler,
-            function=function,
-            lock_sha256=lock_sha,
-            distributions=pins,
-            bytecode={"mode": "none", "reason": "baseline: pip install --target --no-compile"},
-        )
-        manifest.write(tmp, result)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return result
+    # One function zip, no layer, no exec wrapper: AWS's runtime and client run it.
+    plan = Plan(
+        strategy=STRATEGY,
+        target=Target(target.python, target.arch),
+        handler=project.handler,
+        artifacts=(PlannedArtifact("function", "function", "function.zip", tuple(entries)),),
+        sys_path=(),
+        lock_sha256=lock_sha,
+        distributions=tuple(Dist(name, version) for name, version in pins),
+    )
+    bytecode = Bytecode("none", reason="baseline: pip install --target --no-compile")
+    return execute(plan, out, cache=cache, bytecode=bytecode, report=report)

@@ -218,3 +218,18 @@ def test_the_readme_names_every_room_and_module():
             if path.name != "__init__.py" and f"`{path.name}`" not in row
         ]
     assert missing == []
+
+
+def test_the_executor_is_the_only_writer_of_zips():
+    # STYLE.md, "Plan, then build": one module executes plans and writes zips, so every
+    # zip gets the same atomic output, lock, limits and clean-up on a signal.
+    writers = set()
+    for name, path in project_modules().items():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            imported = isinstance(node, ast.ImportFrom) and any(
+                alias.name == "write_zip" for alias in node.names
+            )
+            called = isinstance(node, ast.Attribute) and node.attr == "write_zip"
+            if imported or called:
+                writers.add(name)
+    assert writers == {"bundler.build.executor"}
