@@ -9,7 +9,6 @@ import os
 import shutil
 from pathlib import Path
 
-from bundler.build.executor import lock_path
 from tests.functional.cli.processes import read_until, start
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -28,8 +27,10 @@ def test_a_second_build_of_one_output_waits_for_the_first(tmp_path: Path) -> Non
     shutil.copytree(EXAMPLES / "hello", src)
     out = tmp_path / "out" / "hello"
     out.parent.mkdir()
-    # Another build holds the output's lock (as a running `lambundle bundle` does).
-    held = os.open(lock_path(out), os.O_RDWR | os.O_CREAT)
+    # Another build holds the output's lock, `.<name>.lock` beside it, as a running
+    # `lambundle bundle` does.
+    lock = out.parent / ".hello.lock"
+    held = os.open(lock, os.O_RDWR | os.O_CREAT)
     fcntl.flock(held, fcntl.LOCK_EX)
     try:
         proc = start(bundle_args(src, out), tmp_path / "cache")
@@ -38,7 +39,7 @@ def test_a_second_build_of_one_output_waits_for_the_first(tmp_path: Path) -> Non
         assert f"waiting for another lambundle to finish writing {out}" in said, said
         assert not out.exists()  # it waits before it writes anything
     finally:
-        os.unlink(lock_path(out))  # as the holder does when it is done
+        os.unlink(lock)  # as the holder does when it is done
         os.close(held)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err

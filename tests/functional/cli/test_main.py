@@ -8,7 +8,6 @@ import pytest
 
 from bundler.bundle import inspect as inspecting
 from bundler.cli import main
-from bundler.core.errors import EXIT_INTERNAL
 
 
 def fail_with(exc: BaseException) -> object:
@@ -24,7 +23,7 @@ def test_an_unexpected_exception_is_one_line_that_asks_for_a_report(
     monkeypatch.setattr(inspecting, "inspect", fail_with(RuntimeError("boom\nmore detail")))
     with pytest.raises(SystemExit) as exit_info:
         main(["inspect", str(tmp_path)])
-    assert exit_info.value.code == EXIT_INTERNAL
+    assert exit_info.value.code == 70  # sysexits.h EX_SOFTWARE: not the user's input
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("Error: unexpected RuntimeError: boom.")
