@@ -125,10 +125,9 @@ def write(
 
 
 def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    # An application's template (bundler.app) also carries nulls and floats through.
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
     return json.dumps(str(value))
 
 

@@ -129,7 +129,7 @@ def execute(
                 report("verifying: starting the bundle in the sandbox")
                 verifier(tmp)
             with interrupts.deferred():  # the renames happen all or not at all
-                _replace(tmp, out)
+                replace_output(tmp, out)
         except OSError as exc:
             if tmp is None:
                 msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
@@ -226,7 +226,7 @@ class CachedMembers:
         self.cache.put_dir(self.KIND, key, write)
 
 
-def _replace(new: Path, out: Path) -> None:
+def replace_output(new: Path, out: Path) -> None:
     """Move `new` to `out`; the previous `out` survives until the new one is in place."""
     old = None
     if out.exists():

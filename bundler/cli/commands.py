@@ -7,9 +7,10 @@ command pay only for what they use.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,13 +19,18 @@ from bundler.cli import render
 from bundler.cli.options import (
     aws_compare_options,
     handler_option,
+    is_template,
     python_option,
+    refuse_for_template,
     resolver_option,
     runtime_option,
     sandbox_options,
     snapstart_option,
 )
 from bundler.core.errors import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from bundler.app.local import LocalFunction
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,8 +84,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="provided.al2023 fat layer: ship this CPython (an interpreter or its prefix) "
     "as /opt/lambundle/python.",
 )
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None,
+    help="A template: functions built at once [default: the machine's cores].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
 def bundle_command(
+    ctx: click.Context,
     src: Path,
     strategy: str,
     handler: str | None,
@@ -94,11 +106,33 @@ def bundle_command(
     resolver: str,
     docker: bool,
     embed_python: Path | None,
+    jobs: int | None,
     as_json: bool,
 ) -> None:
-    """Bundle SRC (a function directory or a .py script) for Lambda."""
+    """Bundle SRC (a function directory, a .py script, or a SAM template) for Lambda.
+
+    A template (.yaml, .yml, .json) builds every Python function in it and writes a
+    deployable template beside the artifacts.
+    """
     from bundler.build.pipeline import BuildOptions, bundle
     from bundler.core.target import Target
+
+    if is_template(src):
+        from bundler.app.builder import AppOptions, build_application
+
+        refuse_for_template(ctx, ("handler", "python", "arch", "runtime", "embed_python"))
+        app = build_application(
+            AppOptions(
+                template=src, strategy=strategy, out=out, bytecode=not no_bytecode, slim=slim,
+                verify=verify, interpreter=interpreter, resolver=resolver, docker=docker,
+                jobs=jobs or 0,
+            ),
+            report=render.progress,
+        )  # fmt: skip
+        render.warn(app.warnings)
+        click.echo(render.as_json(app.to_json()) if as_json else render.application(app))
+        return
+    refuse_for_template(ctx, ("jobs",), template=False)
 
     options = BuildOptions(
         src=src,
@@ -201,6 +235,7 @@ def lock_command(
 
 @cli.command("invoke")
 @click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.argument("function_id", metavar="[FUNCTION_ID]", required=False)
 @click.option("--event", type=click.File("rb"), default=None,
               help="File holding the event, or - for standard input [default: {}].")
 @click.option("--content-type", default="application/json", show_default=True,
@@ -209,21 +244,26 @@ def lock_command(
 @snapstart_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print the payload and the logs (as the function wrote them) as JSON.")
+@click.pass_context
 def invoke_command(
-    bundle_dir: Path, event: Any, content_type: str, env_pairs: tuple[str, ...],
-    timeout: float, memory: int, interpreter: Path | None, no_sandbox: bool, snapstart: bool,
-    as_json: bool,
+    ctx: click.Context, bundle_dir: Path, function_id: str | None, event: Any,
+    content_type: str, env_pairs: tuple[str, ...], timeout: float, memory: int,
+    interpreter: Path | None, no_sandbox: bool, snapstart: bool, as_json: bool,
 ) -> None:
     """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr.
 
-    BUNDLE may also be a function directory or script with one bundle in .lambundle/.
+    BUNDLE may also be a function directory or script with one bundle in .lambundle/, or a
+    SAM template with the FUNCTION_ID of one of its built functions, run with the
+    template's environment, memory and timeout (as `sam local invoke`).
     """
-    from bundler.sandbox import Sandbox, parse_env
+    from bundler.sandbox import Sandbox
 
     payload = event.read() if event is not None else b"{}"
+    run = _local_run(ctx, bundle_dir, function_id, env_pairs, timeout, memory)
     with Sandbox(
-        _bundle(bundle_dir), env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
+        run.bundle_dir, env=run.environment, timeout_s=run.timeout_s, memory_mb=run.memory_mb,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
+        function_name=run.logical_id,
     ) as sb:
         render.warn(sb.warnings)
         result = sb.invoke(payload, content_type)
@@ -248,31 +288,71 @@ def _bundle(path: Path) -> Path:
 
 @cli.command("serve")
 @click.argument("bundle_dir", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.argument("function_id", metavar="[FUNCTION_ID]", required=False)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=9000, show_default=True,
               help="Port on 127.0.0.1 for the invoke endpoint.")
 @sandbox_options
 @snapstart_option
+@click.pass_context
 def serve_command(
-    bundle_dir: Path, port: int, env_pairs: tuple[str, ...], timeout: float, memory: int,
-    interpreter: Path | None, no_sandbox: bool, snapstart: bool,
+    ctx: click.Context, bundle_dir: Path, function_id: str | None, port: int,
+    env_pairs: tuple[str, ...], timeout: float, memory: int, interpreter: Path | None,
+    no_sandbox: bool, snapstart: bool,
 ) -> None:
-    """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C."""
-    from bundler.sandbox import InvokeEndpoint, Sandbox, parse_env
+    """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C.
 
+    BUNDLE may also be a SAM template with the FUNCTION_ID of one of its built functions.
+    """
+    from bundler.sandbox import InvokeEndpoint, Sandbox
+
+    run = _local_run(ctx, bundle_dir, function_id, env_pairs, timeout, memory)
     with Sandbox(
-        _bundle(bundle_dir), env=parse_env(env_pairs), timeout_s=timeout, memory_mb=memory,
+        run.bundle_dir, env=run.environment, timeout_s=run.timeout_s, memory_mb=run.memory_mb,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
+        function_name=run.logical_id,
     ) as sb:
         render.warn(sb.warnings)
         endpoint = InvokeEndpoint(
             sb, port, on_result=lambda r: click.echo(render.logs(r.logs), err=True, nl=False)
         )
-        click.echo(f"lambundle: serving {bundle_dir} on {endpoint.url} (Ctrl-C stops)", err=True)
+        click.echo(f"lambundle: serving {run.bundle_dir} on {endpoint.url} (Ctrl-C stops)",
+                   err=True)
         click.echo(f"  try: curl -XPOST {endpoint.url} -d '{{}}'", err=True)
         try:
             endpoint.serve_forever()
         except KeyboardInterrupt:
             click.echo("lambundle: stopped", err=True)
+
+
+def _local_run(
+    ctx: click.Context, bundle_dir: Path, function_id: str | None, env_pairs: tuple[str, ...],
+    timeout: float, memory: int,
+) -> LocalFunction:
+    """The bundle to run and its settings: a bundle directory as given, or a template's
+    function with the template's settings, the command line's winning where given."""
+    from bundler.app.local import LocalFunction, local_function
+    from bundler.sandbox import parse_env
+
+    env = parse_env(env_pairs)
+    if not is_template(bundle_dir):
+        if function_id is not None:
+            msg = f"FUNCTION_ID {function_id} is for a SAM template; {bundle_dir} is a bundle."
+            raise click.UsageError(msg, ctx)
+        return LocalFunction("function", _bundle(bundle_dir), env, memory, timeout)
+    if function_id is None:
+        msg = f"{bundle_dir} is a template: name the function, e.g. `{bundle_dir} MyFunction`."
+        raise click.UsageError(msg, ctx)
+    found = local_function(bundle_dir, function_id, env)
+    render.warn(found.warnings)
+    given = {
+        name for name in ("timeout", "memory")
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }  # fmt: skip
+    return dataclasses.replace(
+        found,
+        timeout_s=timeout if "timeout" in given else found.timeout_s,
+        memory_mb=memory if "memory" in given else found.memory_mb,
+    )
 
 
 def _csv(value: str) -> tuple[str, ...]:

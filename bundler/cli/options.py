@@ -77,3 +77,37 @@ def aws_compare_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ]):  # fmt: skip
         command = option(command)
     return command
+
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+
+
+def is_template(src: Path) -> bool:
+    """A SAM or CloudFormation template rather than a function directory or script."""
+    return src.suffix in TEMPLATE_SUFFIXES and not src.is_dir()
+
+
+def refuse_for_template(
+    ctx: click.Context, names: tuple[str, ...], *, template: bool = True
+) -> None:
+    """Options given on the command line that mean nothing for this SRC: one usage error.
+
+    A template's functions take their handler, runtime and architecture from the template
+    (each function's Handler, Runtime, Architectures), so the one-function options would
+    silently apply to none of them.
+    """
+    given = [
+        name for name in names
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]  # fmt: skip
+    if not given:
+        return
+    flags = ", ".join("--" + name.replace("_", "-") for name in given)
+    if template:
+        msg = (
+            f"{flags}: a template's functions take Handler, Runtime and Architectures from "
+            "the template; set them there (per function, or in Globals)."
+        )
+    else:
+        msg = f"{flags}: only for a SAM template (SRC ending in .yaml, .yml or .json)."
+    raise click.UsageError(msg, ctx)

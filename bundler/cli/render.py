@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from bundler.app.builder import AppResult
     from bundler.aws.publish import PublishResult
     from bundler.build.pipeline import BuildResult
     from bundler.bundle.inspect import Inspection
@@ -93,6 +94,30 @@ def built(result: BuildResult) -> str:
     lines += [f"  set {key}={value}" for key, value in m.environment.items()]
     if result.verified:
         lines.append("  verified: the handler imports in the sandbox")
+    return "\n".join(lines)
+
+
+def application(result: AppResult) -> str:
+    """A built application: each function's zip and layers, what is shared, what was saved."""
+    lines = [f"application in {result.out}; deploy with: sam deploy -t {result.template}"]
+    for fn in result.functions:
+        m = fn.manifest
+        layers = ", ".join(result.layer_file(layer.sha256) for layer in m.layers) or "no layers"
+        lines.append(
+            f"  {fn.logical_id:<24} {m.strategy:<9} {m.target.runtime} {m.target.arch:<6} "
+            f"{m.function.size:>12,} zipped  + {layers}"
+        )
+    for layer in result.layers:
+        lines.append(
+            f"  {layer.file:<38} {layer.size:>12,} zipped  used by {len(layer.used_by)}: "
+            f"{', '.join(layer.used_by)}"
+        )
+    lines += [f"  left alone: {s.logical_id} ({s.reason})" for s in result.skipped]
+    sizes = result.sizes
+    lines.append(
+        f"  to upload: {sizes.shared:,} bytes; built one by one {sizes.separate:,} "
+        f"({sizes.saved:,} saved by sharing layers)"
+    )
     return "\n".join(lines)
 
 

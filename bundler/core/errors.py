@@ -41,6 +41,10 @@ class ProjectError(UsageError):
     """The function source (directory, script, pyproject) cannot be used as given."""
 
 
+class TemplateError(UsageError):
+    """A SAM or CloudFormation template cannot be read or built as given."""
+
+
 class BundleError(UsageError):
     """A bundle directory is missing files or its manifest is malformed."""
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bundler", "strategies", "runtime")
 
 # What each subsystem may import from the others ("root" is bundler/__init__.py: the
-# version). CLI -> aws/measure -> build -> sources; the sandbox runs a bundle directory and
+# version). CLI -> app -> aws/measure -> build -> sources; the sandbox runs a bundle directory and
 # knows neither sources nor build; strategies see only the plan types and the target.
 ALLOWED: dict[str, frozenset[str]] = {
     "root": frozenset(),
@@ -27,8 +27,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "build": frozenset({"root", "core", "bundle", "sources", "strategies", "sandbox"}),
     "measure": frozenset({"root", "core", "bundle", "sources", "strategies", "build", "sandbox"}),
     "aws": frozenset({"root", "core", "bundle", "build", "measure", "sandbox"}),
-    "cli": frozenset(
+    # A whole application (a SAM template): between the CLI and everything it builds on.
+    "app": frozenset(
         {"root", "core", "bundle", "sources", "strategies", "build", "sandbox", "measure", "aws"}
+    ),
+    "cli": frozenset(
+        {"root", "core", "bundle", "sources", "strategies", "build", "sandbox", "measure", "aws",
+         "app"}
     ),
     "runtime": frozenset(),
 }
