@@ -220,7 +220,7 @@ def _preflight(app: Application, cache: Cache) -> list[list[Function]]:
             for name in ("uv.lock", "poetry.lock", "Pipfile.lock")
             if (project.root / name).is_file()
         )
-        key = (project.requirements, locks, fn.target) if project.requirements else (fn,)
+        key = (project.requirements, locks, fn.target) if project.requirements else (fn.logical_id,)
         groups.setdefault(key, []).append(fn)
     return sorted(groups.values(), key=len, reverse=True)
 
