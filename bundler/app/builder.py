@@ -47,8 +47,10 @@ from bundler.app.application import Application, Function, Skipped, read_applica
 from bundler.aws.publish import DEFAULT_LAYER_PREFIX
 from bundler.build.executor import Verifier, replace_output
 from bundler.build.pipeline import BuildOptions, BuildResult, bundle
+from bundler.build.verify import sandbox_verifier
 from bundler.bundle import limits
 from bundler.bundle.manifest import Manifest
+from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, LimitError, UsageError
 from bundler.core.progress import Report, quiet
@@ -249,7 +251,8 @@ def _build_all(
             if stop.is_set():
                 return
             started = time.perf_counter()
-            result = _build_one(fn, options, tmp, cache, _prefixed(report, fn), verifier)
+            serial = _serial_verifier(fn, options, verifier, verify_lock)
+            result = _build_one(fn, options, tmp, cache, _prefixed(report, fn), serial)
             built = BuiltFunction(
                 fn.logical_id, fn.logical_id, result.manifest, time.perf_counter() - started,
                 result.verified, result.warnings,
@@ -258,6 +261,10 @@ def _build_all(
                 done[fn.logical_id] = built
                 report(f"[{fn.logical_id}] built ({len(done)}/{total}, {built.seconds:.2f} s)")
 
+    # One sandbox start at a time: the managed runtime the sandbox lays out is made once
+    # per process under a per-process name, and two verifies at once on a machine's few
+    # cores are not faster than one after the other.
+    verify_lock = threading.Lock()
     stop = threading.Event()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(jobs, len(groups)))) as pool:
         futures = [pool.submit(build_group, group) for group in groups]
@@ -302,6 +309,20 @@ def _build_one(
         return bundle(build, cache=cache, report=report, verifier=verifier)
     except BundlerError as exc:
         raise FunctionFailed(fn.logical_id, exc) from None
+
+
+def _serial_verifier(
+    fn: Function, options: AppOptions, verifier: Verifier | None, lock: threading.Lock
+) -> Verifier:
+    """The verifier the build would choose, run under `lock`; the build still decides
+    whether to verify at all (`--verify/--no-verify`, a Python of the target, the arch)."""
+    inner = verifier or sandbox_verifier(interpreters.find(fn.target.python, options.interpreter))
+
+    def verify(bundle_dir: Path) -> None:
+        with lock:
+            inner(bundle_dir)
+
+    return verify
 
 
 def _prefixed(report: Report, fn: Function) -> Report:

@@ -391,20 +391,48 @@ def _csv(value: str) -> tuple[str, ...]:
 @click.option("--no-importtime", is_flag=True, help="Skip the per-import breakdown.")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap.")
 @aws_compare_options
+@click.pass_context
 def compare_command(
-    src: Path, strategies: str, variants: str, pythons: str, no_baseline: bool, cold: int,
-    warm: int, json_file: Path | None, plot_file: Path | None, python: str, arch: str,
-    handler: str | None, resolver: str, event: Any, out: Path | None, layout_dir: Path | None,
-    no_importtime: bool, no_sandbox: bool, **aws_args: Any,
+    ctx: click.Context, /, src: Path, strategies: str, variants: str, pythons: str,
+    no_baseline: bool, cold: int, warm: int, json_file: Path | None, plot_file: Path | None,
+    python: str, arch: str, handler: str | None, resolver: str, event: Any, out: Path | None,
+    layout_dir: Path | None, no_importtime: bool, no_sandbox: bool, **aws_args: Any,
 ) -> None:
     """Measure SRC's cold starts in every strategy against a pip --target baseline.
 
     With --aws, on AWS Lambda itself: one function per variant, cold starts forced by a
     configuration change, Init Duration and Duration read from the REPORT log line.
+
+    SRC may be a SAM template: every Python function is compared, then the application
+    in total (bytes to upload, one cold start of every function).
     """
     from bundler.aws.compare import aws_options, compare_on_aws
     from bundler.measure import compare as comparing
     from bundler.measure.runner import DEFAULT_MEMORY_MB
+
+    if is_template(src):
+        from bundler.app.compare import compare_application, render_total
+
+        refuse_for_template(ctx, ("handler", "python", "arch", "pythons"))
+        refuse_for_template(
+            ctx, ("plot_file", "aws", "role", "region", "endpoint_url", "prefix", "timeout",
+                  "s3_bucket", "keep"),
+            why="not for a template yet; compare one function's directory with them.",
+        )  # fmt: skip
+        found = compare_application(
+            src, strategies=_csv(strategies), extra=_csv(variants), baseline=not no_baseline,
+            cold=cold, warm=warm, resolver=resolver, importtime=not no_importtime, out=out,
+            event=event.read() if event is not None else b"{}",
+            isolate=False if no_sandbox else None, layout_dir=layout_dir,
+            memory_mb=aws_args["memory"], report=render.progress,
+        )  # fmt: skip
+        for logical_id, result in found["functions"].items():
+            click.echo(f"{logical_id}:\n{render.compared(result)}\n")
+        click.echo(render_total(found["total"]))
+        if json_file is not None:
+            render.write_report(found, json_file)
+            click.echo(f"lambundle: wrote {json_file}", err=True)
+        return
 
     aws = aws_options(aws_args, layout_dir=layout_dir, no_sandbox=no_sandbox)
     if aws is not None:

@@ -88,7 +88,7 @@ def is_template(src: Path) -> bool:
 
 
 def refuse_for_template(
-    ctx: click.Context, names: tuple[str, ...], *, template: bool = True
+    ctx: click.Context, names: tuple[str, ...], *, template: bool = True, why: str = ""
 ) -> None:
     """Options given on the command line that mean nothing for this SRC: one usage error.
 
@@ -102,12 +102,12 @@ def refuse_for_template(
     ]  # fmt: skip
     if not given:
         return
-    flags = ", ".join("--" + name.replace("_", "-") for name in given)
-    if template:
-        msg = (
-            f"{flags}: a template's functions take Handler, Runtime and Architectures from "
-            "the template; set them there (per function, or in Globals)."
+    flags = ", ".join("--" + name.removesuffix("_file").replace("_", "-") for name in given)
+    if not template:
+        why = "only for a SAM template (SRC ending in .yaml, .yml or .json)."
+    elif not why:
+        why = (
+            "a template's functions take Handler, Runtime and Architectures from the "
+            "template; set them there (per function, or in Globals)."
         )
-    else:
-        msg = f"{flags}: only for a SAM template (SRC ending in .yaml, .yml or .json)."
-    raise click.UsageError(msg, ctx)
+    raise click.UsageError(f"{flags}: {why}", ctx)

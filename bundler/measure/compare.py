@@ -251,6 +251,12 @@ def _importtime(
 # -- building ------------------------------------------------------------------------------
 
 
+def variant_dir(work: Path, name: str) -> Path:
+    """Where the real builder puts variant `name` under `work` (`pinned@3.13` is
+    `pinned-py3.13`)."""
+    return work / name.replace("/", "-").replace("@", "-py")
+
+
 def sandbox_builder(
     options: CompareOptions, work: Path, *, cache: Any = None, report: Report = quiet
 ) -> Builder:
@@ -269,7 +275,7 @@ def sandbox_builder(
                 f"{variant.python}` or `uv python install {variant.python}`."
             )
             raise UsageError(msg)
-        out = work / variant.name.replace("/", "-").replace("@", "-py")
+        out = variant_dir(work, variant.name)
         target = Target(variant.python, options.arch)
         if variant.strategy == BASELINE:
             m = build_baseline(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,43 +87,44 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return src / "template.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _capsys(capsys: pytest.CaptureFixture[str]) -> None:
-    global CAPTURED
-    CAPTURED = capsys
+Run = Callable[..., tuple[int, str, str]]
 
 
-CAPTURED: pytest.CaptureFixture[str]
-
-
-def run(*argv: str) -> tuple[int, str, str]:
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
     """`lambundle ARGV` as the console script runs it: exit code, stdout, stderr."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = CAPTURED.readouterr()
-    return code, captured.out, captured.err
+
+    def run_cli(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run_cli
 
 
-def bundle(template: Path, *args: str, code: int = 0) -> str:
+def bundle(run: Run, template: Path, *args: str, code: int = 0) -> str:
     found, out, err = run("bundle", str(template), *args)
     assert found == code, out + err
     return out + err
 
 
-def invoke(template: Path, logical_id: str, *args: str) -> dict:  # type: ignore[type-arg]
+def invoke(
+    run: Run, template: Path, logical_id: str, *args: str
+) -> dict:  # type: ignore[type-arg]
     code, out, err = run("invoke", str(template), logical_id, *args)
     assert code == 0, out + err
     return dict(json.loads(out))
 
 
 def test_every_python_function_is_built_and_runs_by_logical_id(
-    app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
-    shown = bundle(app, "--strategy", "pinned", "--out", str(out))
+    shown = bundle(run, app, "--strategy", "pinned", "--out", str(out))
     assert "left alone: NodeFunction (runtime nodejs24.x)" in shown
     manifest = json.loads((out / "app.json").read_text())
     functions = manifest["functions"]
@@ -153,25 +155,25 @@ def test_every_python_function_is_built_and_runs_by_logical_id(
     assert translated["NodeFunction"]["Properties"]["Runtime"] == "nodejs24.x"
 
     # Invoked by logical id, through the built template and through the source one.
-    hello_run = invoke(out / "template.yaml", "HelloFunction")
+    hello_run = invoke(run, out / "template.yaml", "HelloFunction")
     assert hello_run == {
         "name": "HelloFunction", "memory": "256", "greeting": "hello", "word": None, "event": {},
     }  # fmt: skip
-    bye_run = invoke(out / "template.yaml", "ByeFunction", "--env", "GREETING=hi")
+    bye_run = invoke(run, out / "template.yaml", "ByeFunction", "--env", "GREETING=hi")
     assert (bye_run["greeting"], bye_run["word"], bye_run["memory"]) == ("hi", "hello-bye", "128")
     shutil.move(out, app.parent / ".lambundle" / "template-pinned")
-    assert invoke(app, "ScriptFunction")["name"] == "ScriptFunction"
+    assert invoke(run, app, "ScriptFunction")["name"] == "ScriptFunction"
 
 
 def test_a_failing_function_leaves_the_previous_application_as_it_was(
-    app: Path, tmp_path: Path
+    run: Run, app: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    bundle(app, "--strategy", "vendored", "--out", str(out), "--no-verify")
+    bundle(run, app, "--strategy", "vendored", "--out", str(out), "--no-verify")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (app.parent / "bye" / "helpers.py").write_text("import nothing_of_that_name\n")
     (app.parent / "bye" / "app.py").write_text("import helpers\n" + HANDLER)
-    shown = bundle(app, "--strategy", "vendored", "--out", str(out), code=1)
+    shown = bundle(run, app, "--strategy", "vendored", "--out", str(out), code=1)
     assert "Function ByeFunction: --verify: the handler failed to initialise" in shown
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app", "cache", "out"]
@@ -192,11 +194,13 @@ def test_a_failing_function_leaves_the_previous_application_as_it_was(
     ],
 )  # fmt: skip
 def test_bad_input_is_one_error_naming_the_function_and_nothing_is_written(
-    app: Path, tmp_path: Path, change: tuple[str, str], code: int, expected: str
+    run: Run, app: Path, tmp_path: Path, change: tuple[str, str], code: int, expected: str
 ) -> None:
     app.write_text(app.read_text().replace(*change))
     out = tmp_path / "out"
-    shown = bundle(app, "--strategy", "vendored", "--out", str(out), "--no-verify", code=code)
+    shown = bundle(
+        run, app, "--strategy", "vendored", "--out", str(out), "--no-verify", code=code
+    )
     assert expected in shown
     assert "Traceback" not in shown
     assert not out.exists()
@@ -212,17 +216,18 @@ def test_bad_input_is_one_error_naming_the_function_and_nothing_is_written(
     ],
 )  # fmt: skip
 def test_one_function_options_are_refused_for_a_template(
-    app: Path, args: list[str], expected: str
+    run: Run, app: Path, args: list[str], expected: str
 ) -> None:
-    shown = bundle(app, "--strategy", "pinned", *args, code=2)
+    shown = bundle(run, app, "--strategy", "pinned", *args, code=2)
     assert expected in shown
 
 
-def test_jobs_is_refused_for_one_function(app: Path) -> None:
-    shown = bundle(app.parent / "hello", "--strategy", "pinned", "--jobs", "2", code=2)
+def test_jobs_is_refused_for_one_function(run: Run, app: Path) -> None:
+    shown = bundle(run, app.parent / "hello", "--strategy", "pinned", "--jobs", "2", code=2)
     assert "--jobs: only for a SAM template" in shown
 
 
-def test_an_output_inside_a_function_s_source_is_refused(app: Path) -> None:
-    shown = bundle(app, "--strategy", "pinned", "--out", str(app.parent / "hello" / "out"), code=2)
+def test_an_output_inside_a_function_s_source_is_refused(run: Run, app: Path) -> None:
+    inside = app.parent / "hello" / "out"
+    shown = bundle(run, app, "--strategy", "pinned", "--out", str(inside), code=2)
     assert "is inside the source of HelloFunction" in shown
