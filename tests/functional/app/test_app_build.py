@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bundler.app.document import parse
 from bundler.cli import main
 from bundler.core import interpreters
 from tests.functional.app.checks import check_deployable
@@ -231,3 +236,59 @@ def test_an_output_inside_a_function_s_source_is_refused(run: Run, app: Path) ->
     inside = app.parent / "hello" / "out"
     shown = bundle(run, app, "--strategy", "pinned", "--out", str(inside), code=2)
     assert "is inside the source of HelloFunction" in shown
+
+
+def test_serve_runs_a_template_s_function_by_logical_id(
+    run: Run, app: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    bundle(run, app, "--strategy", "vendored", "--out", str(out), "--no-verify")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bundler.cli import main; main(sys.argv[1:])",
+         "serve", str(out / "template.yaml"), "HelloFunction", "--port", "0"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()
+        assert f"serving {out / 'HelloFunction'} on " in banner
+        url = banner.split(" on ", 1)[1].split(" ", 1)[0]
+        request = urllib.request.Request(url, data=b'{"n": 1}', method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        assert answer == {
+            "name": "HelloFunction", "memory": "256", "greeting": "hello", "word": None,
+            "event": {"n": 1},
+        }  # fmt: skip
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_json_template_gives_a_json_template_and_json_output(
+    run: Run, app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template, _ = parse(app.read_text(), "template.yaml")
+    as_json = app.with_suffix(".json")
+    as_json.write_text(json.dumps(template))
+    out = tmp_path / "out"
+    code, shown, err = run(
+        "bundle", str(as_json), "--strategy", "fat-layer", "--out", str(out), "--no-verify",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(shown)
+    assert result["template"] == "template.json"
+    assert set(result["functions"]) == {"HelloFunction", "ByeFunction", "ScriptFunction"}
+    # No function has dependencies: their fat layers are the same bytes, kept once.
+    (layer,) = result["layers"]
+    assert layer["used_by"] == ["HelloFunction", "ByeFunction", "ScriptFunction"]
+    assert result["bytes"]["saved"] == 2 * layer["size"]
+    written = json.loads((out / "template.json").read_text())
+    assert written["Resources"]["HelloFunction"]["Properties"]["CodeUri"] == (
+        "HelloFunction/function.zip"
+    )
+    check_deployable(out / "template.json", monkeypatch)
