@@ -238,7 +238,7 @@ def _build_all(
 ) -> dict[str, BuiltFunction]:
     """Every function built into `tmp/<LogicalId>`, groups in parallel; the first failure
     stops what has not started and is raised once the running builds end."""
-    jobs = options.jobs or len(os.sched_getaffinity(0))
+    jobs = options.jobs or _cores()
     # sysconfig fills its variables on first use without a lock: two builds asking at
     # once (finding uv, pip's paths) could read a half-filled table. Fill it here, once.
     sysconfig.get_config_vars()
@@ -282,6 +282,13 @@ def _build_all(
                 other.cancel()
             raise
     return {fn.logical_id: done[fn.logical_id] for fn in app.functions}
+
+
+def _cores() -> int:
+    """The CPUs this process may run on (a container's or `taskset`'s share) where the
+    system says (Linux), else the machine's."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _build_one(
