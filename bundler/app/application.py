@@ -3,7 +3,9 @@ resources it leaves as they are.
 
 A function is built when it is an `AWS::Serverless::Function` of `PackageType: Zip` (the
 default) whose `Runtime`, on the function or in `Globals.Function`, is `python3.X`, with a
-local `CodeUri` (a directory, or a PEP 723 `.py` script). Its settings are SAM's: the
+local `CodeUri` (a directory, or a PEP 723 `.py` script); or a plain CloudFormation
+`AWS::Lambda::Function` of such a runtime whose `Code` is a local path (read as its
+`CodeUri`; Globals do not apply to it). Its settings are SAM's: the
 function's own property, else the one in `Globals.Function`; lists (`Layers`) are the
 globals' then the function's, and `Environment.Variables` are merged with the function's
 winning (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/
@@ -31,6 +33,7 @@ from bundler.core.errors import TemplateError
 from bundler.core.target import ARCHITECTURES, PYTHON_VERSIONS, Target
 
 FUNCTION = "AWS::Serverless::Function"
+LAMBDA_FUNCTION = "AWS::Lambda::Function"  # plain CloudFormation: `Code`, no Globals
 STRATEGIES = ("fat-layer", "vendored", "pinned")
 METADATA_KEY = "lambundle"
 _METADATA_KEYS = {"strategy": str, "slim": bool, "bytecode": bool, "skip": bool}
@@ -53,6 +56,12 @@ class Function:
     timeout: Any = None
     environment: dict[str, Any] = dataclasses.field(default_factory=dict)
     layers: tuple[Any, ...] = ()  # the template's own layers: Globals' then the function's
+    kind: str = FUNCTION  # or LAMBDA_FUNCTION
+
+    @property
+    def code_key(self) -> str:
+        """The property holding the function's code: SAM's `CodeUri`, or `Code`."""
+        return code_key(self.kind)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,19 +106,41 @@ def read_application(path: Path, strategy: str) -> Application:
     functions: list[Function] = []
     skipped: list[Skipped] = []
     for logical_id, resource in template["Resources"].items():
-        if not isinstance(resource, dict) or resource.get("Type") != FUNCTION:
+        kind = resource.get("Type") if isinstance(resource, dict) else None
+        if kind not in (FUNCTION, LAMBDA_FUNCTION):
             continue
-        props = _mapping(resource, "Properties", logical_id)
-        merged = merge_globals(globals_fn, props)
+        props = function_properties(kind, _mapping(resource, "Properties", logical_id))
+        merged = merge_globals(globals_fn, props) if kind == FUNCTION else props
         metadata = _mapping(resource, "Metadata", logical_id)
-        why_not = _why_not_built(logical_id, merged, props, metadata, parameters)
+        why_not = _why_not_built(logical_id, merged, props, metadata, parameters, kind)
         if why_not is not None:
             skipped.append(Skipped(logical_id, why_not))
             continue
         functions.append(
-            _function(logical_id, merged, metadata, parameters, path.parent, strategy)
+            _function(logical_id, merged, metadata, parameters, path.parent, strategy, kind)
         )
     return Application(path, template, is_json, tuple(functions), tuple(skipped))
+
+
+def code_key(kind: str) -> str:
+    return "Code" if kind == LAMBDA_FUNCTION else "CodeUri"
+
+
+def function_properties(kind: str, props: dict[str, Any]) -> dict[str, Any]:
+    """A function's properties in SAM's terms: an `AWS::Lambda::Function`'s `Code` (a local
+    path that `aws cloudformation package` uploads, or an S3 location) as `CodeUri`, its
+    `Code.ZipFile` as `InlineCode`."""
+    if kind != LAMBDA_FUNCTION:
+        return props
+    view = {k: v for k, v in props.items() if k != "Code"}
+    code = props.get("Code")
+    if isinstance(code, dict) and "ZipFile" in code:
+        view["InlineCode"] = code["ZipFile"]
+    elif isinstance(code, dict) and "ImageUri" in code:
+        view["ImageUri"] = code["ImageUri"]
+    elif code is not None:
+        view["CodeUri"] = code
+    return view
 
 
 def merge_globals(globals_fn: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -150,9 +181,11 @@ def _why_not_built(
     props: dict[str, Any],
     metadata: dict[str, Any],
     parameters: dict[str, Any],
+    kind: str,
 ) -> str | None:
     """Why the function is left alone, None when lambundle builds it; errors for a Python
     function lambundle cannot build."""
+    key = code_key(kind)
     own = _mapping(metadata, METADATA_KEY, f"{logical_id} Metadata")
     if own.get("skip") is True:
         return f"Metadata {METADATA_KEY}.skip"
@@ -189,14 +222,14 @@ def _why_not_built(
     if build_method is not None and build_method not in (runtime, METADATA_KEY):
         return f"Metadata BuildMethod {build_method} (built by SAM)"
     if "InlineCode" in merged and "CodeUri" not in props:
-        return "InlineCode"
+        return "InlineCode" if kind == FUNCTION else "Code.ZipFile (inline)"
     code_uri = merged.get("CodeUri")
     if isinstance(code_uri, dict) or (
         isinstance(code_uri, str) and code_uri.startswith(("s3://", "https://", "http://"))
     ):
-        return "CodeUri in S3 (already built)"
+        return f"{key} in S3 (already built)"
     if isinstance(code_uri, str) and code_uri.endswith(".zip"):
-        return "CodeUri is a zip (already built)"
+        return f"{key} is a zip (already built)"
     return None
 
 
@@ -207,26 +240,29 @@ def _function(
     parameters: dict[str, Any],
     root: Path,
     strategy: str,
+    kind: str,
 ) -> Function:
     settings = _settings(logical_id, metadata)
     runtime = str(resolve_parameter(merged["Runtime"], parameters))
     code_uri = merged.get("CodeUri")
+    key = code_key(kind)
     if not isinstance(code_uri, str) or not code_uri:
+        where = " (on the function or in Globals)" if kind == FUNCTION else ""
         msg = (
-            f"Function {logical_id} has no CodeUri; set it (on the function or in Globals) "
-            "to the function's source directory or .py script, relative to the template."
+            f"Function {logical_id} has no {key}; set it{where} to the function's source "
+            "directory or .py script, relative to the template."
         )
         raise TemplateError(msg)
     source = (root / code_uri).absolute()
     if not source.exists():
         msg = (
-            f"Function {logical_id}: CodeUri {code_uri} does not exist (looked for {source}); "
+            f"Function {logical_id}: {key} {code_uri} does not exist (looked for {source}); "
             "point it at the function's source directory or .py script."
         )
         raise TemplateError(msg)
     if source.is_file() and source.suffix != ".py":
         msg = (
-            f"Function {logical_id}: CodeUri {code_uri} is a file but not a .py script; "
+            f"Function {logical_id}: {key} {code_uri} is a file but not a .py script; "
             "point it at the function's source directory or a PEP 723 script."
         )
         raise TemplateError(msg)
@@ -246,6 +282,7 @@ def _function(
         timeout=merged.get("Timeout"),
         environment=_variables(logical_id, merged),
         layers=_layers(logical_id, merged),
+        kind=kind,
     )
 
 

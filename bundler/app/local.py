@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bundler.app.application import merge_globals, resolve_parameter
+from bundler.app.application import FUNCTION, merge_globals, resolve_parameter
 from bundler.app.builder import APP_MANIFEST, default_out
 from bundler.app.document import load
 from bundler.core.errors import TemplateError
@@ -70,7 +70,9 @@ def local_function(
         msg = f"{template.name} has no function {logical_id}, though {app_dir} built one."
         raise TemplateError(msg)
     globals_fn = (data.get("Globals") or {}).get("Function") or {}
-    merged = merge_globals(globals_fn, resource.get("Properties") or {})
+    props = resource.get("Properties") or {}
+    # Globals are SAM's: they apply to its functions, not to AWS::Lambda::Function.
+    merged = merge_globals(globals_fn, props) if resource.get("Type") == FUNCTION else props
     parameters = data.get("Parameters") or {}
     warnings: list[str] = []
     environment: dict[str, str] = {}

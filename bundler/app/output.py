@@ -22,13 +22,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bundler.app.application import FUNCTION, Application
+from bundler.app.application import FUNCTION, LAMBDA_FUNCTION, Application
 from bundler.app.sharing import SharedLayer
 from bundler.aws.publish import DEFAULT_LAYER_PREFIX, lambda_arch, layer_name
 from bundler.bundle.manifest import Manifest
 from bundler.core.errors import TemplateError
 
 LAYER = "AWS::Serverless::LayerVersion"
+LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 # Properties holding a local path that `aws cloudformation package` uploads, by type.
 _PACKAGED: dict[str, tuple[str, ...]] = {
@@ -39,8 +41,8 @@ _PACKAGED: dict[str, tuple[str, ...]] = {
     "AWS::Serverless::StateMachine": ("DefinitionUri",),
     "AWS::Serverless::Application": ("Location",),
     "AWS::Serverless::GraphQLApi": ("SchemaUri",),
-    "AWS::Lambda::Function": ("Code",),
-    "AWS::Lambda::LayerVersion": ("Content",),
+    LAMBDA_FUNCTION: ("Code",),
+    LAMBDA_LAYER: ("Content",),
     "AWS::ApiGateway::RestApi": ("BodyS3Location",),
     "AWS::ApiGatewayV2::Api": ("BodyS3Location",),
     "AWS::AppSync::GraphQLSchema": ("DefinitionS3Location",),
@@ -77,12 +79,12 @@ def output_template(
     template = copy.deepcopy(app.template)
     resources: dict[str, Any] = template["Resources"]
     _rewrite_paths(template, app.root, out, set(built))
-    layer_ids = _layer_resources(layers, resources, layer_prefix)
+    layer_ids = _layer_resources(layers, resources, layer_prefix, sam=has_sam_transform(template))
     by_sha = {layer.sha256: layer_ids[layer.file] for layer in layers}
     for fn in app.functions:
         code, manifest = built[fn.logical_id]
         props = resources[fn.logical_id].setdefault("Properties", {})
-        props["CodeUri"] = code
+        props[fn.code_key] = code
         props["Layers"] = [
             *({"Ref": by_sha[layer.sha256]} for layer in manifest.layers),
             *props.get("Layers", []),
@@ -100,10 +102,21 @@ def output_template(
     return template
 
 
+def has_sam_transform(template: dict[str, Any]) -> bool:
+    transform = template.get("Transform")
+    transforms = transform if isinstance(transform, list) else [transform]
+    return SAM_TRANSFORM in transforms
+
+
 def _layer_resources(
-    layers: Sequence[SharedLayer], resources: dict[str, Any], prefix: str
+    layers: Sequence[SharedLayer], resources: dict[str, Any], prefix: str, *, sam: bool
 ) -> dict[str, str]:
-    """Add one LayerVersion per distinct layer; their logical ids by file."""
+    """Add one LayerVersion per distinct layer; their logical ids by file.
+
+    A SAM template gets `AWS::Serverless::LayerVersion`s; a plain CloudFormation one (no
+    SAM transform to expand them) `AWS::Lambda::LayerVersion`s, whose `Content` path
+    `aws cloudformation package` uploads as it uploads SAM's `ContentUri`.
+    """
     names = [layer_name(prefix, layer.name, layer.lock_sha256) for layer in layers]
     repeated = Counter(names)
     ids: dict[str, str] = {}
@@ -114,22 +127,27 @@ def _layer_resources(
         while logical in resources:
             logical += "X"
         ids[layer.file] = logical
-        resources[logical] = {
-            "Type": LAYER,
-            "Properties": {
-                # Layers of one name but other bytes (the runtime layer of two Pythons)
-                # get their digest in the name, so one stack never publishes them as
-                # versions of one layer.
-                "LayerName": name if repeated[name] == 1 else f"{name}-{layer.sha256[:12]}",
-                "Description": f"lambundle {layer.name} layer",
-                "ContentUri": layer.file,
-                "CompatibleRuntimes": list(layer.runtimes),
-                "CompatibleArchitectures": [lambda_arch(a) for a in layer.architectures],
-                # Functions of other stacks may use the same version (a shared pinned
-                # layer): deleting this stack must not delete it under them.
-                "RetentionPolicy": "Retain",
-            },
+        properties = {
+            # Layers of one name but other bytes (the runtime layer of two Pythons) get
+            # their digest in the name, so one stack never publishes them as versions of
+            # one layer.
+            "LayerName": name if repeated[name] == 1 else f"{name}-{layer.sha256[:12]}",
+            "Description": f"lambundle {layer.name} layer",
+            "ContentUri" if sam else "Content": layer.file,
+            "CompatibleRuntimes": list(layer.runtimes),
+            "CompatibleArchitectures": [lambda_arch(a) for a in layer.architectures],
         }
+        # Functions of other stacks may use the same version (a shared pinned layer):
+        # deleting this stack must not delete it under them.
+        if sam:
+            resources[logical] = {
+                "Type": LAYER, "Properties": {**properties, "RetentionPolicy": "Retain"},
+            }  # fmt: skip
+        else:
+            resources[logical] = {
+                "Type": LAMBDA_LAYER, "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain", "Properties": properties,
+            }  # fmt: skip
     return ids
 
 

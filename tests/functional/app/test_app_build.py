@@ -292,3 +292,50 @@ def test_a_json_template_gives_a_json_template_and_json_output(
         "HelloFunction/function.zip"
     )
     check_deployable(out / "template.json", monkeypatch)
+
+
+PLAIN = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Stage: {Type: String, Default: dev}
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+  PlainFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: hello/
+      Handler: app.handler
+      Runtime: python3.12
+      MemorySize: 384
+      Role: !GetAtt Role.Arn
+      Environment:
+        Variables: {GREETING: !Ref Stage}
+"""
+
+
+def test_a_plain_cloudformation_template_is_built_with_lambda_layer_versions(
+    run: Run, app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = app.with_name("plain.yaml")
+    plain.write_text(PLAIN)
+    out = tmp_path / "out"
+    bundle(run, plain, "--strategy", "pinned", "--out", str(out))
+    template = check_deployable(out / "template.yaml", monkeypatch)
+    props = template["Resources"]["PlainFunction"]["Properties"]
+    assert props["Code"] == "PlainFunction/function.zip"
+    (layer_id,) = [k for k, v in template["Resources"].items()
+                   if v["Type"] == "AWS::Lambda::LayerVersion"]  # fmt: skip
+    layer = template["Resources"][layer_id]
+    assert props["Layers"] == [{"Ref": layer_id}]
+    assert layer["DeletionPolicy"] == "Retain"
+    assert (out / layer["Properties"]["Content"]).is_file()
+    answer = invoke(run, out / "template.yaml", "PlainFunction")
+    assert (answer["name"], answer["memory"], answer["greeting"]) == (
+        "PlainFunction", "384", "dev",
+    )  # fmt: skip

@@ -19,11 +19,11 @@ from tests.functional.aws.publish_bundles import hello, pinned
 yaml = pytest.importorskip("yaml")
 
 
-def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+def cfn_lint(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """cfn-lint (the `test` extra) on `path`, as its console script runs it."""
     return subprocess.run(
         [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
-         str(path)],
+         str(path), *args],
         capture_output=True,
         text=True,
         check=False,

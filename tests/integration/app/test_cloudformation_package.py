@@ -17,8 +17,15 @@ import yaml
 
 from bundler.core import interpreters
 from tests.functional.app.checks import check_deployable
-from tests.functional.app.test_app_build import Run, app, bundle, run  # noqa: F401 (fixtures)
+from tests.functional.app.test_app_build import (  # noqa: F401 (fixtures)
+    PLAIN,
+    Run,
+    app,
+    bundle,
+    run,
+)
 from tests.functional.aws.test_publish import REGION, aws, moto_server  # noqa: F401 (fixtures)
+from tests.functional.aws.test_template import cfn_lint
 
 pytestmark = [
     pytest.mark.network,
@@ -81,3 +88,37 @@ def test_aws_cloudformation_package_takes_the_template_unchanged(
     # Three functions, the Node.js one (its directory zipped by package), two layers.
     assert uploaded == 6
     check_deployable(packaged, monkeypatch)
+
+
+def test_a_plain_cloudformation_application_packages_and_lints_clean(
+    run: Run,  # noqa: F811
+    app: Path,  # noqa: F811
+    tmp_path: Path,
+    aws: str,  # noqa: F811
+    aws_cli: Path,
+) -> None:
+    plain = app.with_name("plain.yaml")
+    plain.write_text(PLAIN)
+    out = tmp_path / "out"
+    bundle(run, plain, "--strategy", "pinned", "--out", str(out), "--no-verify")
+    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=aws)
+    s3.create_bucket(
+        Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    packaged = tmp_path / "packaged.yaml"
+    done = subprocess.run(
+        [str(aws_cli), "cloudformation", "package", "--template-file", str(out / "template.yaml"),
+         "--s3-bucket", "artifacts", "--output-template-file", str(packaged)],
+        capture_output=True, text=True, check=False, env={**os.environ, "AWS_ENDPOINT_URL": aws},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    template = yaml.safe_load(packaged.read_text())
+    code = template["Resources"]["PlainFunction"]["Properties"]["Code"]
+    assert set(code) == {"S3Bucket", "S3Key"}
+    uploaded = s3.get_object(Bucket="artifacts", Key=code["S3Key"])["Body"].read()
+    assert uploaded == (out / "PlainFunction" / "function.zip").read_bytes()
+    (layer,) = [v for v in template["Resources"].values()
+                if v["Type"] == "AWS::Lambda::LayerVersion"]  # fmt: skip
+    assert set(layer["Properties"]["Content"]) == {"S3Bucket", "S3Key"}
+    linted = cfn_lint(packaged)  # packaged, nothing local is left: no W3002 either
+    assert linted.returncode == 0, linted.stdout + linted.stderr

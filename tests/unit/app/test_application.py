@@ -93,7 +93,13 @@ def test_other_functions_are_left_alone_and_say_why(tmp_path: Path) -> None:
             Type: AWS::Serverless::Function
             Properties: {CodeUri: a, Runtime: python3.12}
             Metadata: {lambundle: {skip: true}}
-          Plain: {Type: AWS::Lambda::Function, Properties: {Runtime: python3.12}}
+          Plain: {Type: AWS::Lambda::Function, Properties: {Code: node, Runtime: nodejs24.x}}
+          PlainS3:
+            Type: AWS::Lambda::Function
+            Properties: {Code: {S3Bucket: b, S3Key: k}, Runtime: python3.12, Handler: a.h}
+          PlainInline:
+            Type: AWS::Lambda::Function
+            Properties: {Code: {ZipFile: "def h(e, c): pass"}, Runtime: python3.12}
           Bucket: {Type: AWS::S3::Bucket}
         """)  # fmt: skip
     app = read_application(path, "vendored")
@@ -106,6 +112,9 @@ def test_other_functions_are_left_alone_and_say_why(tmp_path: Path) -> None:
         "Inline": "InlineCode",
         "Make": "Metadata BuildMethod makefile (built by SAM)",
         "Skip": "Metadata lambundle.skip",
+        "Plain": "runtime nodejs24.x",
+        "PlainS3": "Code in S3 (already built)",
+        "PlainInline": "Code.ZipFile (inline)",
     }
 
 
@@ -161,3 +170,34 @@ def test_a_function_lambundle_cannot_build_is_an_error_naming_it(
     with pytest.raises(TemplateError) as raised:
         read_application(path, "pinned")
     assert expected in str(raised.value)
+
+
+def test_a_plain_cloudformation_function_is_built_from_its_code_without_globals(
+    tmp_path: Path,
+) -> None:
+    path = app_dir(tmp_path, """\
+        Globals: {Function: {Timeout: 99}}
+        Resources:
+          Plain:
+            Type: AWS::Lambda::Function
+            Properties:
+              Code: a/
+              Handler: app.handler
+              Runtime: python3.13
+              Role: arn:aws:iam::123456789012:role/r
+              Architectures: [arm64]
+              Environment: {Variables: {A: b}}
+        """)  # fmt: skip
+    (fn,) = read_application(path, "vendored").functions
+    assert (fn.kind, fn.code_key, fn.source) == ("AWS::Lambda::Function", "Code", tmp_path / "a")
+    assert (fn.target.python, fn.target.arch, fn.timeout) == ("3.13", "arm64", None)
+    assert fn.environment == {"A": "b"}
+
+
+def test_a_plain_cloudformation_function_without_code_names_its_property(tmp_path: Path) -> None:
+    path = app_dir(tmp_path, """\
+        Resources:
+          Plain: {Type: AWS::Lambda::Function, Properties: {Handler: a.h, Runtime: python3.12}}
+        """)  # fmt: skip
+    with pytest.raises(TemplateError, match="Function Plain has no Code; set it to the"):
+        read_application(path, "vendored")
