@@ -14,7 +14,9 @@ parallel, into one application directory.
    `app.json` are written.
 
 All of it happens in a temporary directory beside the output, which replaces the previous
-output only when everything succeeded: a failure or Ctrl-C leaves it as it was.
+output only when everything succeeded: a failure, Ctrl-C, SIGTERM or SIGHUP leaves it as
+it was (the builds already running finish first, into the directory that is then removed);
+two builds of one output take turns, as two of one bundle do.
 
 The application directory (docs/layout.md):
 
@@ -45,12 +47,12 @@ from bundler import __version__
 from bundler.app import document, output, sharing
 from bundler.app.application import Application, Function, Skipped, read_application
 from bundler.aws.publish import DEFAULT_LAYER_PREFIX
-from bundler.build.executor import Verifier, replace_output
+from bundler.build.executor import Verifier, lock_path, replace_output
 from bundler.build.pipeline import BuildOptions, BuildResult, bundle
 from bundler.build.verify import sandbox_verifier
 from bundler.bundle import limits
 from bundler.bundle.manifest import Manifest
-from bundler.core import interpreters
+from bundler.core import filelock, interpreters, interrupts
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, LimitError, UsageError
 from bundler.core.progress import Report, quiet
@@ -165,26 +167,41 @@ def build_application(
     )
     for skipped in app.skipped:
         report(f"[{skipped.logical_id}] left alone: {skipped.reason}")
+    fix = "pass another --out"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     except OSError as exc:
-        msg = f"Cannot create the output directory next to {out} ({exc}); pass another --out."
+        msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
         raise UsageError(msg) from None
-    try:
-        built = _build_all(app, groups, options, tmp, cache, report, verifier)
-        result = _assemble(app, built, options, tmp, out, report)
-        replace_output(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        msg = (
-            f"Writing the application next to {out} failed ({exc}); "
-            "the previous output is unchanged."
-        )
-        raise BundlerError(msg) from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    def waiting() -> None:
+        report(f"waiting for another lambundle to finish writing {out}")
+
+    # As for one bundle (bundler.build.executor): one build of `out` at a time, the
+    # temporary directory and the final renames safe from Ctrl-C, SIGTERM and SIGHUP.
+    with filelock.exclusive(lock_path(out), waiting, fix=fix):
+        tmp: Path | None = None
+        try:
+            with interrupts.deferred():
+                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+            built = _build_all(app, groups, options, tmp, cache, report, verifier)
+            result = _assemble(app, built, options, tmp, out, report)
+            with interrupts.deferred():
+                replace_output(tmp, out)
+        except OSError as exc:
+            if tmp is None:
+                msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
+                raise UsageError(msg) from None
+            shutil.rmtree(tmp, ignore_errors=True)
+            msg = (
+                f"Writing the application next to {out} failed ({exc}); "
+                "the previous output is unchanged."
+            )
+            raise BundlerError(msg) from exc
+        except BaseException:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return dataclasses.replace(result, out=out, template=out / result.template.name)
 
 

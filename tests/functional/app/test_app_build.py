@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -339,3 +340,34 @@ def test_a_plain_cloudformation_template_is_built_with_lambda_layer_versions(
     assert (answer["name"], answer["memory"], answer["greeting"]) == (
         "PlainFunction", "384", "dev",
     )  # fmt: skip
+
+
+def test_two_builds_of_one_application_take_turns(app: Path, tmp_path: Path) -> None:
+    from bundler.app.builder import AppOptions, build_application
+    from bundler.build.executor import lock_path
+    from bundler.core import filelock
+
+    out = tmp_path / "out"
+    waiting = threading.Event()
+    results: list[object] = []
+
+    def report(message: str) -> None:
+        if message.startswith("waiting for another lambundle to finish writing"):
+            waiting.set()
+
+    def build() -> None:
+        options = AppOptions(app, "vendored", out=out, verify=False)
+        try:
+            results.append(build_application(options, report=report))
+        except BaseException as exc:  # handed to the test's thread
+            results.append(exc)
+
+    with filelock.exclusive(lock_path(out)):  # another build holds the output
+        thread = threading.Thread(target=build)
+        thread.start()
+        assert waiting.wait(timeout=60)
+        assert not out.exists()
+    thread.join(timeout=120)
+    assert not isinstance(results[0], BaseException), results[0]
+    assert (out / "app.json").is_file()
+    assert not lock_path(out).exists()
