@@ -29,6 +29,7 @@ from packaging.utils import canonicalize_name
 from bundler.core.errors import LockError, ProjectError
 from bundler.core.progress import Report
 from bundler.core.target import Target
+from bundler.sources import references
 from bundler.sources.lock import Lock, target_environment
 
 if sys.version_info >= (3, 11):
@@ -111,10 +112,12 @@ def _requirement(name: str, entry: object, where: Path) -> str:
     if markers:
         text += "; " + " and ".join(f"({m})" for m in markers)
     try:
-        return str(Requirement(text))
+        Requirement(text)
     except InvalidRequirement as exc:
         msg = f"{where}: the entry of {name!r} is not a valid requirement ({exc})."
         raise ProjectError(msg) from None
+    # A version written as `@ https://...` makes a direct reference all the same.
+    return references.check_requirement(text, f"{where}: [packages] {name}")
 
 
 def project_pipfile_lock(root: Path) -> Path | None:

@@ -21,6 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from bundler.core.errors import ProjectError
+from bundler.sources import references
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -304,17 +305,7 @@ def _dependency(name: str, value: object, where: Path) -> Dependency:
 
 
 def _pep508_dependency(text: str, where: Path | str) -> Dependency:
-    try:
-        req = Requirement(text)
-    except InvalidRequirement as exc:
-        msg = f"{where}: {text!r} is not a valid requirement ({exc})."
-        raise ProjectError(msg) from None
-    if req.url:
-        msg = (
-            f"{where}: {req.name} comes from {req.url}: lambundle installs hash-pinned "
-            "releases from the package index. Publish it to an index, or vendor its code."
-        )
-        raise ProjectError(msg)
+    req = Requirement(references.check_requirement(text, str(where)))
     return Dependency(
         name=req.name,
         extras=tuple(sorted(req.extras)),

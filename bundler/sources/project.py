@@ -26,12 +26,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 
 from bundler.core.cache import Cache
 from bundler.core.errors import ProjectError, output_tail
 from bundler.core.progress import Report
-from bundler.sources import pipenv, poetry
+from bundler.sources import pipenv, poetry, references
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -303,6 +303,10 @@ def parse_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) ->
                 raise ProjectError(msg)
             out += parse_requirements_file(include, _seen | {path})
             continue
+        if tokens[0] in ("-e", "--editable") or tokens[0].startswith("--editable="):
+            target = " ".join(tokens[1:]) or tokens[0].partition("=")[2]
+            kind = references.direct_reference(target) or "a local path"
+            raise ProjectError(references.refused(line, where, f"{kind} (editable)"))
         if tokens[0].startswith("-"):
             msg = (
                 f"{where}: pip option {tokens[0]!r} is not supported in lambundle requirements; "
@@ -336,18 +340,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _check_requirement(text: str, where: str) -> str:
-    try:
-        req = Requirement(text)
-    except InvalidRequirement as exc:
-        msg = f"{where}: {text!r} is not a valid requirement ({exc})."
-        raise ProjectError(msg) from None
-    if req.url and req.url.startswith("file:"):
-        msg = (
-            f"{where}: local path requirement {text!r} cannot be locked with hashes; "
-            "build it into a wheel and publish it to an index, or vendor it as code."
-        )
-        raise ProjectError(msg)
-    return str(req)
+    return references.check_requirement(text, where)
 
 
 def _code_files(root: Path) -> tuple[Path, ...]:
@@ -440,7 +433,8 @@ def wheel_requirements(wheel: Path) -> list[str]:
         req = Requirement(text)
         if req.marker is not None and "extra" in str(req.marker):
             continue
-        out.append(str(req))
+        # Dynamic dependencies (setup.py's install_requires) may be direct references too.
+        out.append(references.check_requirement(text, f"the metadata of {wheel.name}"))
     return out
 
 

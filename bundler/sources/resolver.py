@@ -30,6 +30,7 @@ from bundler.core.cache import Cache
 from bundler.core.errors import LockError, UsageError
 from bundler.core.progress import Report
 from bundler.core.target import Target
+from bundler.sources import references
 from bundler.sources.lock import requirements_for_target
 
 RESOLVERS = ("auto", "uv", "pip-tools")
@@ -221,6 +222,12 @@ def resolve(
 ) -> str:
     """The body of a lock of project `name`'s `requirements` for `target`."""
     wanted = requirements_for_target(requirements, target)
+    for requirement in wanted:
+        # The sources refuse these when they are read; this guards every other caller
+        # (an sdist's build requirements), since the resolver would fetch and build them.
+        kind = references.direct_reference(requirement)
+        if kind is not None:
+            raise LockError(references.refused(requirement, f"Cannot lock {name}", kind))
     if not wanted:
         return ""
     with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:

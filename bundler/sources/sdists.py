@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 
 from bundler.core.cache import Cache, file_sha256
 from bundler.core.errors import BundlerError
+from bundler.sources import references
 from bundler.sources.lock import Pin
 
 if sys.version_info >= (3, 11):
@@ -140,6 +141,14 @@ def build_requirements(sdist: Path) -> list[str]:
         except InvalidRequirement as exc:
             msg = f"{sdist.name}: build requirement {requirement!r} is not valid ({exc})."
             raise SdistError(msg) from None
+        kind = references.direct_reference(requirement)
+        if kind is not None:
+            msg = (
+                f"{sdist.name}: its build requires {requirement!r}, a direct reference to "
+                f"{kind}, which cannot be hash-checked; nothing was built. Pin another "
+                "version of the package, or build its wheel yourself and vendor it."
+            )
+            raise SdistError(msg)
     return list(requires)
 
 
