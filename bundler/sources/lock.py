@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from bundler.core.errors import LockError
 from bundler.core.target import Target
@@ -45,6 +46,103 @@ class Lock:
     @classmethod
     def from_text(cls, text: str, source: str = "lock") -> Lock:
         return cls(text=text, pins=parse_lock(text, source))
+
+
+@dataclasses.dataclass(frozen=True)
+class HashedRequirement:
+    """A requirement the user pinned with `--hash` in a requirements file. pip's
+    hash-checking mode installs only files with one of those hashes, so the lock's pin of
+    it must be this version, and only those of its files may install."""
+
+    requirement: str  # PEP 508, markers included
+    version: str
+    hashes: tuple[str, ...]  # "sha256:<hex>", sorted
+    where: str  # "path:line", for messages
+
+    @property
+    def name(self) -> str:
+        return Requirement(self.requirement).name
+
+    @property
+    def key(self) -> str:
+        """What the lock's cache key holds of it."""
+        return f"{self.requirement} {' '.join(self.hashes)}"
+
+
+def constrain(lock: Lock, hashed: Sequence[HashedRequirement], target: Target) -> Lock:
+    """`lock` with each hash-pinned requirement's pin narrowed to the user's hashes.
+
+    A requirement whose markers leave it out of `target` constrains nothing. A pin of
+    another version, or none of whose files has one of the user's hashes, is a LockError
+    naming the requirements file and the package: pip would refuse to install it.
+    """
+    environment = {**target_environment(target), "extra": ""}
+    pins = {canonicalize_name(p.name): p for p in lock.pins}
+    narrowed: dict[str, tuple[str, ...]] = {}
+    for wanted in hashed:
+        req = Requirement(wanted.requirement)
+        if req.marker is not None and not req.marker.evaluate(environment):
+            continue
+        name = canonicalize_name(req.name)
+        pin = pins.get(name)
+        if pin is None:
+            msg = (
+                f"{wanted.where}: {req.name} is pinned with --hash, but the lock has no pin "
+                f"of it; remove its hashes or check that the lock is made from this file."
+            )
+            raise LockError(msg)
+        if pin.version != wanted.version:
+            msg = (
+                f"{wanted.where}: {req.name} is pinned with --hash to {wanted.version}, but the "
+                f"lock pins {pin.version}; make the two agree."
+            )
+            raise LockError(msg)
+        allowed = narrowed.get(name, pin.hashes)
+        kept = tuple(h for h in allowed if h in wanted.hashes)
+        if not kept:
+            msg = (
+                f"{wanted.where}: no file of {req.name}=={pin.version} has a hash given "
+                f"with --hash ({', '.join(wanted.hashes)}); the lock lists "
+                f"{', '.join(allowed)}. pip would refuse to install it: check the hash "
+                "(`pip hash FILE` of the file you trust) or remove it."
+            )
+            raise LockError(msg)
+        narrowed[name] = kept
+    if not narrowed:
+        return lock
+    return Lock.from_text(with_hashes(lock.text, narrowed), "lock")
+
+
+def with_hashes(text: str, hashes: Mapping[str, tuple[str, ...]]) -> str:
+    """The lock `text` with the pins named in `hashes` (canonical names) carrying those
+    hashes instead of their own; every other line, comments included, as it was."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "-")) or line[:1].isspace():
+            out.append(line)
+            i += 1
+            continue
+        group = [line]  # a requirement and its continuation lines
+        while group[-1].rstrip("\r\n").endswith("\\") and i + len(group) < len(lines):
+            group.append(lines[i + len(group)])
+        i += len(group)
+        logical = " ".join(part.rstrip("\r\n").rstrip("\\").strip() for part in group)
+        requirement, *options = re.split(r"\s+(?=--)", logical)
+        try:
+            name: str = canonicalize_name(Requirement(requirement).name)
+        except InvalidRequirement:
+            name = ""
+        if name not in hashes:
+            out += group
+            continue
+        others = [o for o in options if not o.startswith("--hash")]
+        parts = [requirement, *others, *(f"--hash={h}" for h in hashes[name])]
+        out.append(" \\\n    ".join(parts) + "\n")
+    return "".join(out)
 
 
 def parse_lock(text: str, source: str = "lock") -> tuple[Pin, ...]:

@@ -22,7 +22,7 @@ from bundler.core.progress import Report
 from bundler.core.target import Target
 from bundler.sources import pipenv, poetry_lock, uv_lock
 from bundler.sources import resolver as resolvers
-from bundler.sources.lock import LOCK_FILE, Lock, requirements_for_target
+from bundler.sources.lock import LOCK_FILE, Lock, constrain, requirements_for_target
 from bundler.sources.project import Project, parse_requirements_file
 
 
@@ -91,7 +91,7 @@ def _lock_from_lock_file(
     else:
         decided = poetry_lock.lock_from_poetry_lock(project.name, project.root, target, path, say)
     _check_requirements_file(project, target, decided, path.name)
-    return decided
+    return constrain(decided, project.hashed, target)
 
 
 def _resolved_lock(
@@ -107,13 +107,15 @@ def _resolved_lock(
     chosen = resolvers.find_resolver(resolver)
     if chosen.name == "pip-tools" and project.requirements:
         chosen = resolvers.pip_tools_for(target, chosen, cache, say)
-    key = resolvers.lock_key(project.requirements, target, chosen.key, allow_sdist)
+    hashed = tuple(h.key for h in project.hashed)
+    key = resolvers.lock_key(project.requirements, target, chosen.key, allow_sdist, hashed)
     if refresh:
         cache.remove("locks", key)
     entry = cache.dir("locks", key)
     if entry is not None:
         say(f"Lock reused from the cache ({len(project.requirements)} requirement(s) unchanged)")
-        return Lock.from_text((entry / LOCK_FILE).read_text("utf-8"), str(entry / LOCK_FILE))
+        cached = Lock.from_text((entry / LOCK_FILE).read_text("utf-8"), str(entry / LOCK_FILE))
+        return constrain(cached, project.hashed, target)
     if not project.requirements:
         text = resolvers.header(project.name, target, chosen, key)
         return Lock(text=text, pins=())
@@ -132,10 +134,11 @@ def _resolved_lock(
             )
     body = resolvers.resolve(project.name, project.requirements, target, chosen, allow_sdist)
     text = resolvers.header(project.name, target, chosen, key) + body
-    lock = Lock.from_text(text, f"lock of {project.name}")
+    # The user's --hash pins narrow the lock before it is cached: a mismatch caches nothing.
+    lock = constrain(Lock.from_text(text, f"lock of {project.name}"), project.hashed, target)
 
     def put(tmp: Path) -> None:
-        (tmp / LOCK_FILE).write_text(text, "utf-8")
+        (tmp / LOCK_FILE).write_text(lock.text, "utf-8")
 
     cache.put_dir("locks", key, put)
     say(f"Locked {len(lock.pins)} distribution(s)")

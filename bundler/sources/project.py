@@ -32,6 +32,7 @@ from bundler.core.cache import Cache
 from bundler.core.errors import ProjectError, output_tail
 from bundler.core.progress import Report
 from bundler.sources import pipenv, poetry, references
+from bundler.sources.lock import HashedRequirement
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,6 +73,8 @@ class Project:
     handler: str | None
     is_script: bool
     requires_python: str | None = None  # a PEP 440 specifier from pyproject or PEP 723
+    # Requirements pinned with --hash in requirements.txt: they constrain the lock.
+    hashed: tuple[HashedRequirement, ...] = ()
 
 
 def load_project(
@@ -184,7 +187,9 @@ def _load_directory(
     project_table = _table(pyproject, "project", pyproject_path)
     tool = _table(pyproject, "tool", root)
     poetry_table = _table(tool, "poetry", pyproject_path)
-    requirements, requires_python = _directory_requirements(root, pyproject, poetry_table)
+    requirements, hashed, requires_python = _directory_requirements(
+        root, pyproject, poetry_table
+    )
 
     files = _code_files(root)
     # Poetry's `package-mode = false` declares a dependencies-only project: nothing to build.
@@ -223,15 +228,16 @@ def _load_directory(
         handler=found,
         is_script=False,
         requires_python=requires_python,
+        hashed=hashed,
     )
 
 
 def _directory_requirements(
     root: Path, pyproject: dict[str, object], poetry_table: dict[str, object]
-) -> tuple[list[str], str | None]:
+) -> tuple[list[str], tuple[HashedRequirement, ...], str | None]:
     """The requirements of a function directory, from every file that may declare them
-    ([project] dependencies, Poetry's tables, a Pipfile, requirements.txt), and the
-    Python versions it requires."""
+    ([project] dependencies, Poetry's tables, a Pipfile, requirements.txt), those pinned
+    with --hash, and the Python versions it requires."""
     pyproject_path = root / "pyproject.toml"
     project_table = _table(pyproject, "project", pyproject_path)
     requirements: list[str] = []
@@ -249,13 +255,16 @@ def _directory_requirements(
     if (root / "Pipfile").is_file():
         requirements += pipenv.requirements(root)
         pipenv_python = pipenv.requires_python(root)
+    hashed: tuple[HashedRequirement, ...] = ()
     if (root / "requirements.txt").exists():
-        requirements += parse_requirements_file(root / "requirements.txt")
+        read = read_requirements_file(root / "requirements.txt")
+        requirements += [requirement for requirement, _ in read]
+        hashed = tuple(pinned for _, pinned in read if pinned is not None)
     requires_python = project_table.get("requires-python", poetry_python or pipenv_python)
     if requires_python is not None and not isinstance(requires_python, str):
         msg = f"{pyproject_path}: requires-python must be a string."
         raise ProjectError(msg)
-    return list(dict.fromkeys(requirements)), requires_python
+    return list(dict.fromkeys(requirements)), hashed, requires_python
 
 
 def _read_pyproject(path: Path) -> dict[str, object]:
@@ -276,19 +285,28 @@ def _table(data: dict[str, object], key: str, where: Path) -> dict[str, object]:
     return value
 
 
-def parse_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) -> list[str]:
-    """PEP 508 requirements from a pip requirements file.
+def parse_requirements_file(path: Path) -> list[str]:
+    """PEP 508 requirements from a pip requirements file (see `read_requirements_file`)."""
+    return [requirement for requirement, _ in read_requirements_file(path)]
+
+
+def read_requirements_file(
+    path: Path, _seen: frozenset[Path] = frozenset()
+) -> list[tuple[str, HashedRequirement | None]]:
+    """Each requirement of a pip requirements file, with its `--hash` pins if it has any.
 
     Supports comments, line continuations, `-r`/`--requirement` includes and per-line
-    `--hash` options (dropped: the lock computes its own). Index and other pip options are
-    refused, because the lock must not depend on a pip configuration it cannot see.
+    `--hash` options, which constrain the lock (`bundler.sources.lock.constrain`) as they
+    constrain pip: such a requirement must be pinned with `==` (pip's hash-checking mode).
+    Index and other pip options are refused, because the lock must not depend on a pip
+    configuration it cannot see; so are direct references (`bundler.sources.references`).
     """
     path = path.resolve()
     if path in _seen:
         msg = f"{path} includes itself through -r; remove the cycle."
         raise ProjectError(msg)
     text = _read_text(path)
-    out: list[str] = []
+    out: list[tuple[str, HashedRequirement | None]] = []
     for lineno, line in _logical_lines(text):
         where = f"{path}:{lineno}"
         tokens = line.split()
@@ -301,7 +319,7 @@ def parse_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) ->
             if not include.exists():
                 msg = f"{where}: included requirements file {include} does not exist."
                 raise ProjectError(msg)
-            out += parse_requirements_file(include, _seen | {path})
+            out += read_requirements_file(include, _seen | {path})
             continue
         if tokens[0] in ("-e", "--editable") or tokens[0].startswith("--editable="):
             target = " ".join(tokens[1:]) or tokens[0].partition("=")[2]
@@ -313,9 +331,40 @@ def parse_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) ->
                 "list only requirements (name, version specifier, markers)."
             )
             raise ProjectError(msg)
-        requirement = re.split(r"\s+--hash[= ]", line, maxsplit=1)[0].strip()
-        out.append(_check_requirement(requirement, where))
+        requirement = re.split(r"\s+--hash(?:=|\s)", line, maxsplit=1)[0].strip()
+        checked = _check_requirement(requirement, where)
+        hashes = re.findall(r"--hash(?:=|\s+)(\S+)", line)
+        out.append((checked, _hashed(checked, hashes, where) if hashes else None))
     return out
+
+
+_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _hashed(requirement: str, hashes: list[str], where: str) -> HashedRequirement:
+    """A requirement's `--hash` pins, checked as pip's hash-checking mode checks them."""
+    req = Requirement(requirement)
+    exact = [s for s in req.specifier if s.operator in ("==", "===")]
+    if len(exact) != 1 or "*" in exact[0].version:
+        msg = (
+            f"{where}: {req.name} has --hash but is not pinned to one version; pip's "
+            f"hash-checking mode needs {req.name}==<version>: pin it, or remove its hashes."
+        )
+        raise ProjectError(msg)
+    for value in hashes:
+        if not _SHA256.match(value.lower()):
+            msg = (
+                f"{where}: --hash={value} of {req.name} is not a sha256 hash; lambundle "
+                "checks files by sha256 (what `pip hash` and pip-compile write): give "
+                "--hash=sha256:<64 hex digits>."
+            )
+            raise ProjectError(msg)
+    return HashedRequirement(
+        requirement=requirement,
+        version=exact[0].version,
+        hashes=tuple(sorted({h.lower() for h in hashes})),
+        where=where,
+    )
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

@@ -139,14 +139,20 @@ def uv_platform(target: Target) -> str:
 
 
 def lock_key(
-    requirements: tuple[str, ...], target: Target, resolver: str, allow_sdist: bool = False
+    requirements: tuple[str, ...],
+    target: Target,
+    resolver: str,
+    allow_sdist: bool = False,
+    hashed: tuple[str, ...] = (),
 ) -> str:
-    """The cache key of a lock: everything that changes what it resolves to."""
+    """The cache key of a lock: everything that changes what it resolves to (`hashed`:
+    the user's `--hash` pins, `HashedRequirement.key`, which narrow it)."""
     major, minor = target.glibc
     sdist = ("allow-sdist",) if allow_sdist else ()
+    pinned = ("hashes", *sorted(hashed)) if hashed else ()
     return Cache.key(
         "lock-v1", resolver, target.python, target.arch, f"{major}.{minor}", *sdist,
-        *sorted(requirements),
+        *sorted(requirements), *pinned,
     )  # fmt: skip
 
 

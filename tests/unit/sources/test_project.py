@@ -32,7 +32,7 @@ def test_requirements_file_parsing(tmp_path: Path) -> None:
         "# top comment\n"
         "\n"
         "requests==2.32.3 \\\n"
-        "    --hash=sha256:aaaa\n"
+        "    --hash=sha256:" + "a" * 64 + "\n"
         "-r base.txt\n"
         "numpy>=1.26; python_version >= '3.10'\n"
         "pydantic[email]\n",
