@@ -120,7 +120,7 @@ def _load_script(path: Path, handler: str | None, require_handler: bool) -> Proj
         msg = f"{path}: PEP 723 'requires-python' must be a string such as '>=3.11'."
         raise ProjectError(msg)
     root = path.resolve().parent
-    code = (Path(path.name),)
+    code = (_utf8_path(Path(path.name), root),)
     requirements = tuple(_check_requirement(d, f"{path} (PEP 723 block)") for d in deps)
     found: str | None
     if handler is not None:
@@ -413,8 +413,24 @@ def _code_files(root: Path) -> tuple[Path, ...]:
                 continue
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 continue  # a link out of the source tree is not the user's code
-            out.append(path.relative_to(root))
+            out.append(_utf8_path(path.relative_to(root), root))
     return tuple(sorted(out))
+
+
+def _utf8_path(rel: Path, root: Path) -> Path:
+    """`rel` when its name is UTF-8; zip entry names and the manifest are UTF-8, so a file
+    whose name is other bytes (os.walk hands them over as surrogates) cannot ship."""
+    try:
+        rel.as_posix().encode("utf-8")
+    except UnicodeEncodeError:
+        raw = rel.as_posix().encode("utf-8", "surrogateescape")
+        shown = raw.decode("utf-8", "backslashreplace")
+        msg = (
+            f"{root}: the file name '{shown}' is not UTF-8, and Lambda's zip entries are; "
+            "rename it (or move it out of the function directory)."
+        )
+        raise ProjectError(msg) from None
+    return rel
 
 
 def build_wheel(
@@ -672,4 +688,7 @@ def _read_text(path: Path) -> str:
 
 
 def _normalize_name(name: str) -> str:
+    # A directory's name may be bytes that are not UTF-8 (surrogates here): it only names
+    # the project in messages and the lock's header, so such bytes become U+FFFD.
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return re.sub(r"[-_.]+", "-", name).lower()

@@ -454,14 +454,23 @@ def install_wheel(wheel: Path, dest: Path) -> Distribution:
     with zf:
         plan = _plan_members(zf.infos, wheel.name)
         dist_info = _dist_info_dir(plan, wheel.name)
-        make_dirs(dest, [name.rpartition("/")[0] for _, name in plan if name is not None])
         size = 0
-        for info, target_name in plan:
-            if target_name is None:
-                continue
-            executable = bool((info.external_attr >> 16) & 0o111)
-            write_file(dest / target_name, zf.read(info), executable)
-            size += info.file_size
+        try:
+            make_dirs(dest, [name.rpartition("/")[0] for _, name in plan if name is not None])
+            for info, target_name in plan:
+                if target_name is None:
+                    continue
+                executable = bool((info.external_attr >> 16) & 0o111)
+                write_file(dest / target_name, zf.read(info), executable)
+                size += info.file_size
+        except (FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+            # The wheel itself is consistent (_plan_members): an earlier one in `dest` is not.
+            where = os.path.relpath(exc.filename, dest) if exc.filename else dest
+            msg = (
+                f"Wheel {wheel.name} installs {where} where an earlier wheel installed a file "
+                "or directory of the same name; the two cannot be installed together."
+            )
+            raise WheelError(msg) from None
     if any(target_name != info.filename for info, target_name in plan):
         size += _rewrite_record(dest / dist_info / "RECORD", plan)
     return Distribution(name=str(name), version=str(version), wheel=wheel.name, size=size)
@@ -472,6 +481,7 @@ def _plan_members(
 ) -> list[tuple[zipfile.ZipInfo, str | None]]:
     """Each file member with its destination relative to site-packages (None: dropped)."""
     plan: list[tuple[zipfile.ZipInfo, str | None]] = []
+    dirs: set[str] = set()
     for info in infos:
         try:
             check_member_name(info.filename)
@@ -485,6 +495,7 @@ def _plan_members(
             msg = f"Refusing wheel {wheel}: member {info.filename!r} is a symlink."
             raise WheelError(msg)
         if info.is_dir():
+            dirs.add(info.filename.rstrip("/"))
             continue
         parts = PurePosixPath(info.filename).parts
         if parts[0].endswith(".data") and len(parts) > 2:
@@ -493,7 +504,25 @@ def _plan_members(
             plan.append((info, dest))
         else:
             plan.append((info, info.filename))
+    _check_file_or_directory(plan, dirs, wheel)
     return plan
+
+
+def _check_file_or_directory(
+    plan: list[tuple[zipfile.ZipInfo, str | None]], dirs: set[str], wheel: str
+) -> None:
+    """Refuse a wheel that makes one path both a file and a directory (`pkg/a` next to
+    `pkg/a/` or `pkg/a/b`, or a `.data/purelib` file landing on a package directory):
+    no install can hold both, and which would win is undefined."""
+    files = {name for _, name in plan if name is not None}
+    dirs = dirs | {str(parent) for name in files for parent in PurePosixPath(name).parents}
+    both = sorted(files & dirs)
+    if both:
+        msg = (
+            f"Refusing wheel {wheel}: {both[0]!r} is both a file and a directory in it. The "
+            "wheel is malformed; pin another version of the package, or report it upstream."
+        )
+        raise WheelError(msg)
 
 
 def _dist_info_dir(plan: list[tuple[zipfile.ZipInfo, str | None]], wheel: str) -> str:

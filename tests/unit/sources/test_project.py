@@ -327,3 +327,26 @@ def test_script_with_bad_dependencies(tmp_path: Path) -> None:
     script = write(tmp_path / "t.py", "# /// script\n# dependencies = ['re quests']\n# ///\n")
     with pytest.raises(ProjectError, match="is not a valid requirement"):
         load_project(script)
+
+
+def test_a_file_name_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    import os
+
+    write(tmp_path / "app.py", HANDLER)
+    (tmp_path / "data").mkdir()
+    with open(os.path.join(os.fsencode(tmp_path / "data"), b"caf\xe9.txt"), "w") as handle:
+        handle.write("x")
+    with pytest.raises(ProjectError, match=r"the file name 'data/caf\\xe9\.txt' is not UTF-8"):
+        load_project(tmp_path)
+
+
+def test_a_directory_name_that_is_not_utf8_still_names_the_project(tmp_path: Path) -> None:
+    import os
+
+    root = os.path.join(os.fsencode(tmp_path), b"fn-\xe9")
+    os.mkdir(root)
+    with open(os.path.join(root, b"app.py"), "w") as handle:
+        handle.write(HANDLER)
+    project = load_project(Path(os.fsdecode(root)))
+    assert project.name == "fn-\ufffd"
+    project.name.encode("utf-8")  # the lock's header and messages can carry it

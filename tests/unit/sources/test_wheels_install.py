@@ -155,3 +155,34 @@ def test_tampered_cached_wheel_is_reported_and_dropped(tmp_path: Path) -> None:
     assert "does not match its sha256" in messages[0]
     assert wheel.name in messages[0]
     assert cache.dir("wheels", sha) is None
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"demo/a": b"x", "demo/a/": b""},
+        {"demo/a": b"x", "demo/a/b.py": b""},
+        {"demo/a/b.py": b"", "demo/a": b"x"},
+        {"demo/__init__.py": b"", "demo-1.0.data/purelib/demo": b"x"},
+    ],
+)
+def test_a_path_that_is_both_a_file_and_a_directory_is_refused(
+    tmp_path: Path, files: dict[str, bytes]
+) -> None:
+    wheel = make_wheel(tmp_path, files)
+    with pytest.raises(WheelError, match=r"'demo(/a)?' is both a file and a directory in it"):
+        install_wheel(wheel, tmp_path / "site")
+    assert not (tmp_path / "site").exists()  # checked before anything is written
+
+
+def test_two_wheels_with_a_file_where_the_other_has_a_directory(tmp_path: Path) -> None:
+    from bundler.sources.wheels import install_wheels
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_wheel(tmp_path / "a", {"shared/x": b"file"}, name="aaa")
+    second = make_wheel(tmp_path / "b", {"shared/x/y.py": b""}, name="bbb")
+    for wheels in ([first, second], [second, first]):
+        site = tmp_path / f"site-{wheels[0].name}"
+        with pytest.raises(WheelError, match=r"installs shared/x where an earlier wheel"):
+            install_wheels(wheels, site)
