@@ -83,6 +83,7 @@ def _installed(
 ) -> Path:
     """The cache entry holding the lock installed (`site/`) and its distributions
     (`dists.json`), installed now when it is not there yet."""
+    from bundler.sources import seals
     from bundler.sources.wheels import install
 
     wheel_parts: list[str | bytes] = []
@@ -97,7 +98,7 @@ def _installed(
         "{}.{}".format(*target.glibc),
         *wheel_parts,
     )
-    entry = cache.dir("site", key)
+    entry = seals.reusable(cache, "site", key, "site", report)  # unchanged since it was made
     if entry is not None:
         return entry
     report("installing dependencies")
@@ -118,6 +119,7 @@ def _installed(
             )
         dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
         (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")
+        seals.write_seal(tmp / "site", tmp)
 
     return cache.put_dir("site", key, build)
 

@@ -45,6 +45,7 @@ from bundler.core.cache import Cache, file_sha256
 from bundler.core.errors import BundleError, WheelError
 from bundler.core.progress import Report
 from bundler.core.target import Target
+from bundler.sources import seals
 from bundler.sources.lock import Lock, Pin
 
 # The oldest glibc a manylinux wheel can target per machine: manylinux1 is glibc 2.5 and
@@ -313,7 +314,7 @@ def install(
         wheel = wheels[canonicalize_name(pin.name)]
         say(f"Installing {pin.name} {pin.version} ({wheel.name})")
         ordered.append(wheel)
-    out = install_wheels(ordered, dest, cache=cache)
+    out = install_wheels(ordered, dest, cache=cache, report=report)
     for wheel in local_wheels:
         if wheel_rank(wheel.name, target) is None:
             msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
@@ -324,7 +325,7 @@ def install(
 
 
 def install_wheels(
-    wheels: Sequence[Path], dest: Path, cache: Cache | None = None
+    wheels: Sequence[Path], dest: Path, cache: Cache | None = None, report: Report | None = None
 ) -> list[Distribution]:
     """`install_wheel` for each wheel, in order (a later wheel's file replaces an earlier's).
 
@@ -332,11 +333,13 @@ def install_wheels(
     and `dest` is made of hard links to those files: a lock that changes one pin unpacks
     only that wheel. Without one, the wheels are unpacked into `dest`: at once on every
     CPU when no two write the same path (then order cannot matter), else one by one.
+    A cached tree is checked before it is reused (`_installed`).
     """
     if cache is not None:
+        say = report or (lambda _msg: None)
         workers = min(len(wheels), os.cpu_count() or 1) or 1
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            trees = list(pool.map(lambda wheel: _installed(wheel, cache), wheels))
+            trees = list(pool.map(lambda wheel: _installed(wheel, cache, say), wheels))
         dest.mkdir(parents=True, exist_ok=True)
         for (tree, _), wheel in zip(trees, wheels, strict=True):
             _link_tree(tree, dest, wheel.name)
@@ -352,8 +355,14 @@ def install_wheels(
 _INSTALLED_VERSION = "installed-v1"
 
 
-def _installed(wheel: Path, cache: Cache) -> tuple[Path, Distribution]:
-    """The cache's tree of `wheel` unpacked alone (made on first use), and its distribution."""
+def _installed(wheel: Path, cache: Cache, say: Report) -> tuple[Path, Distribution]:
+    """The cache's tree of `wheel` unpacked alone (made on first use), and its distribution.
+
+    A tree is reused only as it was unpacked: its seal (each file's path, size and mtime;
+    `bundler.sources.seals`) is compared first, and when it differs every file is checked
+    against the wheel's RECORD; a tree that fails is unpacked again from the wheel, whose
+    sha256 is the entry's key.
+    """
     key = Cache.key(_INSTALLED_VERSION, wheel.name, file_sha256(wheel))
     for _ in range(2):
         entry = cache.dir("installed", key)
@@ -362,6 +371,7 @@ def _installed(wheel: Path, cache: Cache) -> tuple[Path, Distribution]:
             def build(tmp: Path) -> None:
                 dist = install_wheel(wheel, tmp / "site")
                 (tmp / "dist.json").write_text(json.dumps(dataclasses.asdict(dist)))
+                seals.write_seal(tmp / "site", tmp)
 
             entry = cache.put_dir("installed", key, build)
         try:
@@ -369,6 +379,16 @@ def _installed(wheel: Path, cache: Cache) -> tuple[Path, Distribution]:
         except (OSError, ValueError, TypeError):
             cache.remove("installed", key)  # damaged: unpack it again
             continue
+        if not seals.is_sealed(entry / "site", entry):
+            changed = _changed_file(wheel, entry / "site")
+            if changed is not None:
+                say(
+                    f"The cached files of {wheel.name} were modified ({changed}); "
+                    "unpacking the wheel again"
+                )
+                cache.remove("installed", key)
+                continue
+            seals.write_seal(entry / "site", entry)  # same bytes: only times changed
         return entry / "site", dist
     msg = f"The cache entry of {wheel.name} is damaged; delete {cache.root} and try again."
     raise WheelError(msg)
@@ -539,8 +559,14 @@ def _dist_info_dir(plan: list[tuple[zipfile.ZipInfo, str | None]], wheel: str) -
 
 def _rewrite_record(record: Path, plan: list[tuple[zipfile.ZipInfo, str | None]]) -> int:
     """Point RECORD at where `.data` files were installed; return the size change."""
-    moved = {info.filename: target for info, target in plan}
     old = record.read_bytes()
+    new = _rewritten_record(old, plan)
+    record.write_bytes(new)
+    return len(new) - len(old)
+
+
+def _rewritten_record(old: bytes, plan: list[tuple[zipfile.ZipInfo, str | None]]) -> bytes:
+    moved = {info.filename: target for info, target in plan}
     rows = []
     for row in csv.reader(io.StringIO(old.decode("utf-8"))):
         if not row:
@@ -551,9 +577,52 @@ def _rewrite_record(record: Path, plan: list[tuple[zipfile.ZipInfo, str | None]]
         rows.append([where, *row[1:]])
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    new = buffer.getvalue().encode("utf-8")
-    record.write_bytes(new)
-    return len(new) - len(old)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _changed_file(wheel: Path, tree: Path) -> str | None:
+    """The first file of `tree` (the wheel unpacked by `install_wheel`) that is not what
+    the wheel's RECORD says it installs (changed, added or missing), or None.
+
+    RECORD comes from the wheel, which was checked by sha256; its own row has no hash, so
+    it is compared with the bytes unpacking it writes.
+    """
+    try:
+        with MappedZip(wheel, remedy="delete it and try again") as zf:
+            plan = _plan_members(zf.infos, wheel.name)
+            dist_info = _dist_info_dir(plan, wheel.name)
+            record_info = next(i for i, _ in plan if i.filename == f"{dist_info}/RECORD")
+            record = bytes(zf.read(record_info))
+    except (BundleError, WheelError, StopIteration):
+        return f"{wheel.name} has no readable RECORD"
+    moved = {info.filename: target for info, target in plan}
+    expected: dict[str, tuple[str, str]] = {}  # installed path: (digest, size)
+    for row in csv.reader(io.StringIO(record.decode("utf-8", "replace"))):
+        if len(row) >= 3 and row[1]:
+            where = moved.get(row[0], row[0])
+            if where is not None:
+                expected[where] = (row[1], row[2])
+    record_name = f"{dist_info}/RECORD"
+    if any(target != info.filename for info, target in plan):
+        record = _rewritten_record(record, plan)
+    found: set[str] = set()
+    for root, dirs, files in os.walk(tree):
+        # A link to a directory is not walked into: it is one more entry, and refused.
+        for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
+            found.add(Path(root, name).relative_to(tree).as_posix())
+    planned = {target for _, target in plan if target is not None}
+    for name in sorted(found ^ planned):
+        return f"{name} {'added' if name in found else 'missing'}"
+    for name in sorted(planned):
+        if (tree / name).is_symlink():
+            return f"{name} is a link"
+        data = (tree / name).read_bytes()
+        if name == record_name:
+            if data != record:
+                return name
+        elif name not in expected or expected[name] != (record_digest(data), str(len(data))):
+            return name
+    return None
 
 
 def record_digest(data: bytes) -> str:
