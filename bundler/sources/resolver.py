@@ -26,11 +26,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from bundler.core.cache import Cache
 from bundler.core.errors import LockError, UsageError
 from bundler.core.progress import Report
 from bundler.core.target import Target
 from bundler.sources import references
+from bundler.sources.index import Index, IndexUnavailable, PackageIndex
 from bundler.sources.lock import requirements_for_target
 
 RESOLVERS = ("auto", "uv", "pip-tools")
@@ -69,11 +72,17 @@ class Resolver:
         return match.group(0) if match else "unknown"
 
     def command(
-        self, infile: str, outfile: str, target: Target, allow_sdist: bool = False
+        self,
+        infile: str,
+        outfile: str,
+        target: Target,
+        allow_sdist: bool = False,
+        find_links: Path | None = None,
     ) -> list[str]:
         # --docker builds what has no wheel for the target from its sdist, so the lock may
         # pin sdists (their hashes are listed like any wheel's); otherwise wheels only.
         binary = [] if allow_sdist else ["--only-binary", ":all:"]
+        links = ["--find-links", str(find_links)] if find_links is not None else []
         if self.name == "uv":
             return [
                 *self.executable, "pip", "compile", infile, "--output-file", outfile,
@@ -82,7 +91,7 @@ class Resolver:
                 "--python-platform", uv_platform(target),
                 # Wheels only, so no interpreter of the target version is needed; without
                 # this uv tries to download one (slow, and fails offline).
-                "--no-python-downloads",
+                "--no-python-downloads", *links,
             ]  # fmt: skip
         from bundler.sources.wheels import platform_tags
 
@@ -95,7 +104,7 @@ class Resolver:
             *self.executable, infile, "--output-file", outfile, "--generate-hashes",
             "--no-header", "--quiet", "--allow-unsafe", "--strip-extras",
             "--no-emit-index-url", "--no-emit-find-links", "--no-emit-trusted-host",
-            "--pip-args", shlex.join(pip_args),
+            *links, "--pip-args", shlex.join(pip_args),
         ]  # fmt: skip
 
 
@@ -225,8 +234,16 @@ def resolve(
     target: Target,
     resolver: Resolver,
     allow_sdist: bool = False,
+    *,
+    find_links: Path | None = None,
+    index: Index | None = None,
 ) -> str:
-    """The body of a lock of project `name`'s `requirements` for `target`."""
+    """The body of a lock of project `name`'s `requirements` for `target`.
+
+    `find_links`: a directory of wheels the resolver may use besides the index's (pure
+    wheels lambundle built from sdists, `bundler.sources.sdist_build`). `index`: the index
+    asked when the resolver's failure does not say whether a package exists.
+    """
     wanted = requirements_for_target(requirements, target)
     for requirement in wanted:
         # The sources refuse these when they are read; this guards every other caller
@@ -239,7 +256,9 @@ def resolve(
     with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:
         infile = Path(tmp, "requirements.in")
         infile.write_text("\n".join(wanted) + "\n", "utf-8")
-        command = resolver.command("requirements.in", "requirements.txt", target, allow_sdist)
+        command = resolver.command(
+            "requirements.in", "requirements.txt", target, allow_sdist, find_links
+        )
         try:
             proc = subprocess.run(
                 command, cwd=tmp, capture_output=True, text=True, check=False
@@ -248,20 +267,34 @@ def resolve(
             msg = f"Cannot run {resolver.name} ({command[0]}): {exc}"
             raise LockError(msg) from exc
         if proc.returncode != 0:
-            raise _resolve_error(proc.stderr or proc.stdout, name, target, resolver)
+            raise _resolve_error(proc.stderr or proc.stdout, name, target, resolver, index)
         return Path(tmp, "requirements.txt").read_text("utf-8")
 
 
 # Where the resolvers name the package they could not satisfy. uv says whether wheels or
-# versions are missing; pip (under pip-compile) only says "No matching distribution".
-_NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][\w.\-]*)")
-_NO_WHEEL = (
-    re.compile(r"versions? of ([A-Za-z0-9][\w.\-]*)\S* (?:has|have) no usable wheels"),
-    re.compile(r"[Bb]ecause ([A-Za-z0-9][\w.\-]*)\S* has no usable wheels"),
-    re.compile(r"[Bb]ecause ([A-Za-z0-9][\w.\-]*) was not found in the package registry"),
-    re.compile(r"No matching distribution found for ([A-Za-z0-9][\w.\-]*)"),
+# versions are missing, or the project; pip (under pip-compile) only says "No matching
+# distribution", whether the project has no wheel for the target or does not exist, so for
+# pip the index is asked.
+# uv wraps its messages at any space, so every space here is `\s+`.
+_NO_VERSION = re.compile(r"there\s+is\s+no\s+version\s+of\s+([A-Za-z0-9][\w.\-]*)")
+_NOT_FOUND = re.compile(
+    r"[Bb]ecause\s+([A-Za-z0-9][\w.\-]*)\s+was\s+not\s+found\s+in\s+the\s+package\s+registry"
 )
+_NO_WHEEL = (
+    re.compile(r"versions?\s+of\s+([A-Za-z0-9][\w.\-]*)\S*\s+(?:has|have)\s+no\s+usable\s+wheels"),
+    re.compile(r"[Bb]ecause\s+([A-Za-z0-9][\w.\-]*)\S*\s+has\s+no\s+usable\s+wheels"),
+)
+_NO_MATCHING = re.compile(r"No matching distribution found for ([A-Za-z0-9][\w.\-]*)")
 _EXCEPTION_PREFIX = re.compile(r"^[\w.]+\.\w+: ")
+
+
+class NoWheelForTarget(LockError):
+    """The package the index has, but no version the requirements allow has a wheel that
+    fits the target; `package` names it (canonical), for a caller that can build it."""
+
+    def __init__(self, message: str, package: str) -> None:
+        super().__init__(message)
+        self.package = canonicalize_name(package)
 
 
 def useful_lines(output: str) -> list[str]:
@@ -277,7 +310,11 @@ def useful_lines(output: str) -> list[str]:
 
 
 def _resolve_error(
-    output: str, project_name: str, target: Target, resolver: Resolver
+    output: str,
+    project_name: str,
+    target: Target,
+    resolver: Resolver,
+    index: Index | None = None,
 ) -> LockError:
     useful = useful_lines(output)
     if resolver.name == "pip-tools":
@@ -292,14 +329,39 @@ def _resolve_error(
             f"{head}: no release of {name} matches the requirements.\n{detail}\n"
             f"Relax the version of {name} in the requirements."
         )
-    for pattern in _NO_WHEEL:
-        if match := pattern.search(output):
-            name = match.group(1)
-            return LockError(
-                f"{head}: no version of {name} that matches the requirements has a wheel "
-                f"for this target (or no such version exists).\n{detail}\n"
-                f"lambundle installs binary wheels only: pin a version of {name} that "
-                f"publishes a manylinux wheel for {target.machine}, or build sdists in "
-                "Lambda's build image with --docker."
-            )
-    return LockError(f"{head}:\n{detail}")
+    exists: bool | None = True
+    if match := _NOT_FOUND.search(output):
+        name, exists = match.group(1), False
+    elif match := next((m for p in _NO_WHEEL if (m := p.search(output))), None):
+        name = match.group(1)
+    elif match := _NO_MATCHING.search(output):
+        name = match.group(1)
+        index = index or PackageIndex()
+        exists = on_index(name, index)
+    else:
+        return LockError(f"{head}:\n{detail}")
+    if exists is False:
+        on = f" ({index.url})" if index is not None else ""
+        return LockError(
+            f"{head}: {name} is not on the package index{on}.\n{detail}\n"
+            f"Check the name {name} in the requirements; if it comes from another index, "
+            "point pip and uv at that index (PIP_INDEX_URL, UV_INDEX_URL)."
+        )
+    # pip says the same when the version asked for does not exist.
+    unsure = " (or no such version exists)" if resolver.name == "pip-tools" else ""
+    return NoWheelForTarget(
+        f"{head}: no version of {name} that matches the requirements has a wheel "
+        f"for this target{unsure}.\n{detail}\n"
+        f"lambundle installs binary wheels only: pin a version of {name} that "
+        f"publishes a manylinux wheel for {target.machine}, or build sdists in "
+        "Lambda's build image with --docker.",
+        name,
+    )
+
+
+def on_index(name: str, index: Index) -> bool | None:
+    """Whether the index has a project `name`; None when the index cannot say."""
+    try:
+        return index.files(name) is not None
+    except IndexUnavailable:
+        return None

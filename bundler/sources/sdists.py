@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import sys
 import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from urllib.parse import urljoin
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from bundler.core.cache import Cache, file_sha256
 from bundler.core.errors import BundlerError
 from bundler.sources import references
+from bundler.sources.index import Index, IndexUnavailable, PackageIndex
 from bundler.sources.lock import Pin
 
 if sys.version_info >= (3, 11):
@@ -36,8 +34,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 # What pip builds a project with that declares no [build-system] (PEP 518's default).
 LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0",)
-DEFAULT_INDEX = "https://pypi.org/simple"
-_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _PYPROJECT_MAX_BYTES = 1 << 20
 
@@ -46,20 +42,7 @@ class SdistError(BundlerError):
     """An sdist could not be fetched or read."""
 
 
-def index_url() -> str:
-    """The index pip installs from: PIP_INDEX_URL, pip's configured index-url, else PyPI."""
-    explicit = os.environ.get("PIP_INDEX_URL")
-    if explicit:
-        return explicit
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    configured = proc.stdout.strip()
-    return configured if proc.returncode == 0 and configured else DEFAULT_INDEX
-
-
-def fetch_sdist(pin: Pin, cache: Cache) -> Path:
+def fetch_sdist(pin: Pin, cache: Cache, index: Index | None = None) -> Path:
     """The sdist of `pin` whose sha256 the lock lists, from the cache or the index."""
     wanted = sorted(h.split(":", 1)[1] for h in pin.hashes if h.startswith("sha256:"))
     for sha in wanted:
@@ -69,25 +52,18 @@ def fetch_sdist(pin: Pin, cache: Cache) -> Path:
             if found and file_sha256(found[0]) == sha:
                 return found[0]
             cache.remove("sdists", sha)  # damaged: fetch it again
-    import requests  # only on the --docker path
-
-    index = index_url().rstrip("/") + "/"
-    page = urljoin(index, f"{canonicalize_name(pin.name)}/")
+    index = index or PackageIndex()
     try:
-        response = requests.get(page, headers={"Accept": _SIMPLE_JSON}, timeout=60,
-                                verify=os.environ.get("PIP_CERT") or True)  # fmt: skip
-        response.raise_for_status()
-        files = response.json().get("files", [])
-    except (requests.RequestException, ValueError) as exc:
-        msg = f"Cannot read the index page {page} to fetch {pin.name}=={pin.version}: {exc}"
+        files = index.files(pin.name) or []
+    except IndexUnavailable as exc:
+        msg = f"Cannot read the index to fetch {pin.name}=={pin.version}: {exc}"
         raise SdistError(msg) from None
     for item in files:
-        name, sha = item.get("filename", ""), item.get("hashes", {}).get("sha256")
-        if sha in wanted and name.endswith(_SDIST_SUFFIXES):
-            return _download(urljoin(page, item["url"]), name, sha, cache)
+        if item.sha256 in wanted and item.filename.endswith(_SDIST_SUFFIXES):
+            return _download(item.url, item.filename, item.sha256, cache)
     msg = (
-        f"The index at {index} lists no sdist of {pin.name}=={pin.version} with the lock's "
-        "hashes; lock again (`lambundle lock --docker --refresh`) or check PIP_INDEX_URL."
+        f"The index at {index.url} lists no sdist of {pin.name}=={pin.version} with the "
+        "lock's hashes; lock again (`lambundle lock --refresh`) or check PIP_INDEX_URL."
     )
     raise SdistError(msg)
 

@@ -14,6 +14,7 @@ from bundler.sources.lock import Lock, Pin, parse_lock, requirements_for_target
 from bundler.sources.locking import lock_project
 from bundler.sources.project import Project
 from bundler.sources.resolver import Resolver, _resolve_error, find_resolver, lock_key, uv_platform
+from tests.unit.sources.fakes import FakeIndex
 
 PIP_COMPILE_OUTPUT = """\
 #
@@ -163,7 +164,9 @@ def test_resolver_errors_name_package_target_and_way_out() -> None:
     assert "python3.12 arm64 (glibc 2.34)" in error
     assert "--docker" in error
     assert "aarch64" in error
-    error = str(_resolve_error(PIP_TRACEBACK, project(("docopt",)).name, target, pip_tools))
+    index = FakeIndex()
+    index.add("docopt", filename="docopt-0.6.2.tar.gz")
+    error = str(_resolve_error(PIP_TRACEBACK, project(("docopt",)).name, target, pip_tools, index))
     assert "no version of docopt" in error
     assert "--docker" in error
     assert "Traceback" not in error
@@ -267,3 +270,27 @@ def test_markers_only_requirements_lock_to_nothing(tmp_path: Path, fake_uv: Path
     lock = lock_project(only_windows, Target("3.12"), cache=Cache(tmp_path / "cache"))
     assert lock.pins == ()
     assert not fake_uv.exists()  # no resolver run for an empty input
+
+
+UV_NOT_FOUND = """\
+error: No solution found when resolving dependencies
+  cause: Because reqeusts was not found in the package registry and you require reqeusts, we
+"""
+
+
+def test_a_package_that_is_not_on_the_index_is_said_so() -> None:
+    target = Target("3.12")
+    uv, pip_tools = Resolver("uv", ["uv"]), Resolver("pip-tools", ["pip-compile"])
+    error = _resolve_error(UV_NOT_FOUND, "fn", target, uv)
+    assert "reqeusts is not on the package index" in str(error)
+    assert "--docker" not in str(error) and "manylinux" not in str(error)
+
+    index = FakeIndex()
+    missing = PIP_TRACEBACK.replace("docopt", "reqeusts")
+    error = _resolve_error(missing, "fn", target, pip_tools, index)
+    assert f"reqeusts is not on the package index ({index.url})" in str(error)
+    assert "--docker" not in str(error) and index.asked == ["reqeusts"]
+
+    # An index that cannot answer: the advice that covers both.
+    error = _resolve_error(missing, "fn", target, pip_tools, FakeIndex(unavailable=True))
+    assert "--docker" in str(error) and "or no such version exists" in str(error)

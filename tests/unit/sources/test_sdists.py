@@ -74,9 +74,11 @@ class _Index(BaseHTTPRequestHandler):
                 "hashes": {"sha256": self.listed},
             }
             body = json.dumps({"files": [entry]}).encode()
+            kind = "application/vnd.pypi.simple.v1+json"
         else:
-            body = self.content
+            body, kind = self.content, "application/octet-stream"
         self.send_response(200)
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
