@@ -83,7 +83,9 @@ def _installed(
 ) -> Path:
     """The cache entry holding the lock installed (`site/`) and its distributions
     (`dists.json`), installed now when it is not there yet."""
+    from bundler.build.slim import removable
     from bundler.sources import seals
+    from bundler.sources.sizes import check_fits
     from bundler.sources.wheels import install
 
     wheel_parts: list[str | bytes] = []
@@ -101,6 +103,9 @@ def _installed(
     entry = seals.reusable(cache, "site", key, "site", report)  # unchanged since it was made
     if entry is not None:
         return entry
+    # A set that cannot fit in Lambda is refused before anything is downloaded; what --slim
+    # may leave out is not counted, so the bound holds with --slim or without.
+    check_fits(lock, target, cache=cache, report=report, leave_out=removable)
     report("installing dependencies")
 
     def build(tmp: Path) -> None:

@@ -21,6 +21,18 @@ from bundler.core.errors import LockError
 from bundler.core.target import Target
 
 LOCK_FILE = "requirements.txt"
+# How a lock says that lambundle builds a pin's wheel from its sdist (the pin's hash is the
+# sdist's; bundler.sources.sdist_build): one comment line per such pin.
+_BUILT = re.compile(
+    r"^# built from sdist: (?P<name>[^=\s]+)==(?P<version>\S+) (?P<file>\S+) "
+    r"sha256:(?P<sha>[0-9a-f]{64})$",
+    re.MULTILINE,
+)
+
+
+def built_line(name: str, version: str, sdist: str, sha256: str) -> str:
+    """The lock's comment line that records a wheel lambundle builds from an sdist."""
+    return f"# built from sdist: {name}=={version} {sdist} sha256:{sha256}\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +58,14 @@ class Lock:
     @classmethod
     def from_text(cls, text: str, source: str = "lock") -> Lock:
         return cls(text=text, pins=parse_lock(text, source))
+
+    @property
+    def built_from_sdists(self) -> dict[str, tuple[str, str]]:
+        """The pins whose wheel lambundle builds from their sdist: canonical name to
+        (sdist file name, its sha256), as the lock's `# built from sdist:` lines say."""
+        return {
+            canonicalize_name(m["name"]): (m["file"], m["sha"]) for m in _BUILT.finditer(self.text)
+        }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -175,6 +175,11 @@ def _pick_key(pin: Pin, target: Target) -> str:
     )  # fmt: skip
 
 
+def cached_wheel(pin: Pin, target: Target, cache: Cache) -> Path | None:
+    """The wheel the cache holds for (pin, target), checked against its sha256, or None."""
+    return _cached_pick(pin, target, cache, lambda _msg: None)
+
+
 def _cached_pick(pin: Pin, target: Target, cache: Cache, say: Report) -> Path | None:
     pick_dir = cache.dir("picks", _pick_key(pin, target))
     if pick_dir is None:
@@ -442,7 +447,7 @@ def _overlapping(wheels: Sequence[Path]) -> bool:
     for wheel in wheels:
         try:
             with zipfile.ZipFile(wheel) as zf:
-                plan = _plan_members(zf.infolist(), wheel.name)
+                plan = plan_members(zf.infolist(), wheel.name)
         except (OSError, zipfile.BadZipFile, WheelError):
             return True  # install_wheel reports it, one wheel at a time
         names = {name for _, name in plan if name is not None}
@@ -472,7 +477,7 @@ def install_wheel(wheel: Path, dest: Path) -> Distribution:
         msg = f"{wheel} is not a readable wheel: {exc}"
         raise WheelError(msg) from None
     with zf:
-        plan = _plan_members(zf.infos, wheel.name)
+        plan = plan_members(zf.infos, wheel.name)
         dist_info = _dist_info_dir(plan, wheel.name)
         size = 0
         try:
@@ -484,7 +489,7 @@ def install_wheel(wheel: Path, dest: Path) -> Distribution:
                 write_file(dest / target_name, zf.read(info), executable)
                 size += info.file_size
         except (FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
-            # The wheel itself is consistent (_plan_members): an earlier one in `dest` is not.
+            # The wheel itself is consistent (plan_members): an earlier one in `dest` is not.
             where = os.path.relpath(exc.filename, dest) if exc.filename else dest
             msg = (
                 f"Wheel {wheel.name} installs {where} where an earlier wheel installed a file "
@@ -496,10 +501,11 @@ def install_wheel(wheel: Path, dest: Path) -> Distribution:
     return Distribution(name=str(name), version=str(version), wheel=wheel.name, size=size)
 
 
-def _plan_members(
+def plan_members(
     infos: list[zipfile.ZipInfo], wheel: str
 ) -> list[tuple[zipfile.ZipInfo, str | None]]:
-    """Each file member with its destination relative to site-packages (None: dropped)."""
+    """Each file member of a wheel with where installing puts it, relative to site-packages
+    (None: dropped); an unsafe or inconsistent wheel is a WheelError."""
     plan: list[tuple[zipfile.ZipInfo, str | None]] = []
     dirs: set[str] = set()
     for info in infos:
@@ -589,7 +595,7 @@ def _changed_file(wheel: Path, tree: Path) -> str | None:
     """
     try:
         with MappedZip(wheel, remedy="delete it and try again") as zf:
-            plan = _plan_members(zf.infos, wheel.name)
+            plan = plan_members(zf.infos, wheel.name)
             dist_info = _dist_info_dir(plan, wheel.name)
             record_info = next(i for i, _ in plan if i.filename == f"{dist_info}/RECORD")
             record = bytes(zf.read(record_info))
