@@ -35,6 +35,7 @@ from bundler.core.target import Target
 from bundler.sources import references
 from bundler.sources.index import Index, IndexUnavailable, PackageIndex
 from bundler.sources.lock import requirements_for_target
+from bundler.sources.tags import platform_tags
 
 RESOLVERS = ("auto", "uv", "pip-tools")
 
@@ -93,8 +94,6 @@ class Resolver:
                 # this uv tries to download one (slow, and fails offline).
                 "--no-python-downloads", *links,
             ]  # fmt: skip
-        from bundler.sources.wheels import platform_tags
-
         pip_args = [*(["--only-binary=:all:"] if not allow_sdist else []),
                     "--python-version", target.python,
                     "--implementation", "cp", "--abi", target.cp_tag]  # fmt: skip

@@ -33,7 +33,8 @@ from bundler.core.progress import Report, quiet
 from bundler.core.target import Target
 from bundler.sources.index import Index, IndexUnavailable, PackageIndex
 from bundler.sources.lock import Lock, Pin
-from bundler.sources.wheels import best_wheel, cached_wheel, plan_members
+from bundler.sources.tags import best_wheel
+from bundler.sources.wheels import cached_wheel, plan_members
 
 # What a caller leaves out of the tree it ships (arcname relative to site-packages).
 LeaveOut = Callable[[str], bool]

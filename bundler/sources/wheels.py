@@ -1,16 +1,11 @@
-"""Wheels for the target, not the host: tag selection, hash-checked downloads, safe installs.
+"""Wheels for the target, not the host: hash-checked downloads, safe installs.
 
-Lambda runs CPython X.Y on Linux x86_64 or aarch64 with a fixed glibc (2.26 on Amazon
-Linux 2, 2.34 on Amazon Linux 2023). A wheel fits when one of its tags is in
-`supported_tags(target)`: cpXY/abi3/none ABIs, and `manylinux_2_N_<arch>` platforms with
-N up to the glibc ceiling, compared numerically (PEP 600), plus the legacy aliases
-manylinux1 (2_5), manylinux2010 (2_12) and manylinux2014 (2_17). musllinux and plain
-`linux_*` wheels never fit: Lambda is glibc-based, and `linux_*` promises nothing.
-
-Downloads go through `pip download --require-hashes`, so the platform-specific download is
-checked against the lock's hashes by pip, and once more by us before a wheel enters the
-cache. Wheels are cached by sha256; a cached wheel whose bytes no longer match its hash
-(tampered or corrupted) is reported, dropped and downloaded again.
+Which wheels fit a target is `bundler.sources.tags`. Downloads go through `pip download
+--require-hashes`, so the platform-specific download is checked against the lock's hashes
+by pip, and once more by us before a wheel enters the cache. Wheels are cached by sha256;
+a cached wheel whose bytes no longer match its hash (tampered or corrupted) is reported,
+dropped and downloaded again. A pin the lock says lambundle builds from its sdist is
+built (once, cached by the sdist's sha256) by `bundler.sources.sdist_build`.
 """
 
 from __future__ import annotations
@@ -33,7 +28,6 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -48,10 +42,12 @@ from bundler.core.target import Target
 from bundler.sources import seals
 from bundler.sources.lock import Lock, Pin
 
-# The oldest glibc a manylinux wheel can target per machine: manylinux1 is glibc 2.5 and
-# exists for x86_64 only; aarch64 wheels start at manylinux2014 (glibc 2.17).
-_MIN_GLIBC_MINOR = {"x86_64": 5, "aarch64": 17}
-_LEGACY = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
+# Which wheels fit a target: imported from here by the rest of lambundle, too.
+from bundler.sources.tags import best_wheel as best_wheel
+from bundler.sources.tags import describe as describe
+from bundler.sources.tags import platform_tags as platform_tags
+from bundler.sources.tags import supported_tags as supported_tags
+from bundler.sources.tags import wheel_rank as wheel_rank
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,62 +58,6 @@ class Distribution:
     version: str
     wheel: str  # the wheel's file name, which carries its tags
     size: int  # installed bytes
-
-
-# -- tag selection (pure) -----------------------------------------------------------------
-
-
-def platform_tags(target: Target) -> list[str]:
-    """Platform tags a wheel may carry for `target`, best (newest glibc) first."""
-    machine = target.machine
-    major, ceiling = target.glibc
-    out: list[str] = []
-    for minor in range(ceiling, _MIN_GLIBC_MINOR[machine] - 1, -1):
-        out.append(f"manylinux_{major}_{minor}_{machine}")
-        for legacy, legacy_minor in _LEGACY.items():
-            if legacy_minor == minor and (machine == "x86_64" or legacy == "manylinux2014"):
-                out.append(f"{legacy}_{machine}")
-    return out
-
-
-def supported_tags(target: Target) -> list[Tag]:
-    """Every wheel tag that installs on `target`, in pip's order of preference."""
-    version = tuple(int(p) for p in target.python.split("."))
-    platforms = platform_tags(target)
-    tags = list(cpython_tags(version, abis=[target.cp_tag], platforms=platforms))
-    tags += list(compatible_tags(version, interpreter=target.cp_tag, platforms=platforms))
-    return list(dict.fromkeys(tags))
-
-
-def wheel_rank(filename: str, target: Target) -> int | None:
-    """Position of the wheel's best tag in `supported_tags` (lower is better); None: unfit."""
-    try:
-        _, _, _, tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename:
-        return None
-    ranks = _rank_table(target)
-    found = [ranks[t] for t in tags if t in ranks]
-    return min(found) if found else None
-
-
-_RANKS: dict[Target, dict[Tag, int]] = {}
-
-
-def _rank_table(target: Target) -> dict[Tag, int]:
-    if target not in _RANKS:
-        _RANKS[target] = {tag: i for i, tag in enumerate(supported_tags(target))}
-    return _RANKS[target]
-
-
-def best_wheel(filenames: Iterable[str], target: Target) -> str | None:
-    """The most specific wheel among `filenames` for `target`, or None if none fits."""
-    ranked = [(r, f) for f in filenames if (r := wheel_rank(f, target)) is not None]
-    return min(ranked)[1] if ranked else None
-
-
-def describe(target: Target) -> str:
-    major, minor = target.glibc
-    return f"CPython {target.python} on Linux {target.machine} (glibc <= {major}.{minor})"
 
 
 class NoWheelError(WheelError):
