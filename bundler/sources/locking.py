@@ -20,7 +20,7 @@ from bundler.core.cache import Cache
 from bundler.core.errors import LockError, ProjectError
 from bundler.core.progress import Report
 from bundler.core.target import Target
-from bundler.sources import pipenv, poetry_lock, uv_lock
+from bundler.sources import pipenv, poetry_lock, sdist_build, uv_lock
 from bundler.sources import resolver as resolvers
 from bundler.sources.lock import LOCK_FILE, Lock, constrain, requirements_for_target
 from bundler.sources.project import Project, parse_requirements_file
@@ -132,7 +132,12 @@ def _resolved_lock(
                 f"{python} on {platform.machine()}, not the target; use --resolver uv for "
                 "target-exact markers."
             )
-    body = resolvers.resolve(project.name, project.requirements, target, chosen, allow_sdist)
+    if allow_sdist:  # --docker builds what has no wheel, in Lambda's image
+        body = resolvers.resolve(project.name, project.requirements, target, chosen, True)
+    else:  # wheels, and pure-Python sdists built into wheels here
+        body = sdist_build.resolve(
+            project.name, project.requirements, target, chosen, cache=cache, report=say
+        )
     text = resolvers.header(project.name, target, chosen, key) + body
     # The user's --hash pins narrow the lock before it is cached: a mismatch caches nothing.
     lock = constrain(Lock.from_text(text, f"lock of {project.name}"), project.hashed, target)

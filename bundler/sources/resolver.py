@@ -282,6 +282,8 @@ _NOT_FOUND = re.compile(
 _NO_WHEEL = (
     re.compile(r"versions?\s+of\s+([A-Za-z0-9][\w.\-]*)\S*\s+(?:has|have)\s+no\s+usable\s+wheels"),
     re.compile(r"[Bb]ecause\s+([A-Za-z0-9][\w.\-]*)\S*\s+has\s+no\s+usable\s+wheels"),
+    # "pywin32<=305 has no wheels with a matching Python ABI tag" (or platform tag)
+    re.compile(r"([A-Za-z0-9][\w.\-]*)\S*\s+(?:has|have)\s+no\s+wheels\s+with\s+a\s+matching"),
 )
 _NO_MATCHING = re.compile(r"No matching distribution found for ([A-Za-z0-9][\w.\-]*)")
 _EXCEPTION_PREFIX = re.compile(r"^[\w.]+\.\w+: ")

@@ -1,13 +1,14 @@
-"""Source distributions for `--docker`: fetched by hash, their build requirements read.
+"""Source distributions: fetched by hash, their build requirements read without running them.
 
 pip builds an sdist in an isolated environment whose build dependencies (setuptools,
 Cython, ...) it downloads without checking any hash. To keep every install hash-checked,
-`--docker` locks those build dependencies itself and hands pip the lock as a build
+lambundle locks those build dependencies itself: `--docker` hands pip the lock as a build
 constraint (`pip wheel --build-constraint`, pip 26.2 and later), which pip then enforces
-with hashes. That needs each sdist's `[build-system] requires` before anything is built:
-the sdist is fetched here from the index pip uses (its simple API, PEP 691), checked
-against the lock's sha256, and its `pyproject.toml` read from the archive without
-unpacking or running anything.
+with hashes, and a pure-Python sdist built here gets an environment of exactly that lock
+(`bundler.sources.sdist_build`). Both need the sdist's `[build-system] requires` before
+anything is built: the sdist is fetched here from the index pip uses
+(`bundler.sources.index`), checked against the lock's sha256, and its `pyproject.toml`
+read from the archive without unpacking or running anything.
 """
 
 from __future__ import annotations

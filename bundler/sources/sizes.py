@@ -33,6 +33,7 @@ from bundler.core.progress import Report, quiet
 from bundler.core.target import Target
 from bundler.sources.index import Index, IndexUnavailable, PackageIndex
 from bundler.sources.lock import Lock, Pin
+from bundler.sources.sdist_build import built_wheel
 from bundler.sources.tags import best_wheel
 from bundler.sources.wheels import cached_wheel, plan_members
 
@@ -132,10 +133,13 @@ def _member_sizes(
     pin: Pin, target: Target, cache: Cache, index: Index, built: dict[str, tuple[str, str]]
 ) -> dict[str, int] | None:
     """Each path the pin's wheel installs with its size, or None when it cannot be read."""
-    if canonicalize_name(pin.name) in built:
-        return None  # a wheel lambundle builds from the sdist: not there yet
     try:
-        local = cached_wheel(pin, target, cache)
+        if canonicalize_name(pin.name) in built:  # lambundle builds it: cached once built
+            local = built_wheel(built[canonicalize_name(pin.name)][1], cache)
+            if local is None:
+                return None
+        else:
+            local = cached_wheel(pin, target, cache)
         if local is not None:
             with zipfile.ZipFile(local) as zf:
                 return _installed_sizes(zf.infolist(), local.name)

@@ -39,7 +39,7 @@ from bundler.core.cache import Cache, file_sha256
 from bundler.core.errors import BundleError, WheelError
 from bundler.core.progress import Report
 from bundler.core.target import Target
-from bundler.sources import seals
+from bundler.sources import sdist_build, seals
 from bundler.sources.lock import Lock, Pin
 
 # Which wheels fit a target: imported from here by the rest of lambundle, too.
@@ -252,7 +252,22 @@ def install(
     (with RECORD) kept so `importlib.metadata` works. Returns the distributions, sorted.
     """
     say = report or (lambda _msg: None)
-    wheels = fetch(lock.pins, target, cache=cache, report=report)
+    built = lock.built_from_sdists
+    wheels = fetch(
+        [p for p in lock.pins if canonicalize_name(p.name) not in built], target, cache=cache,
+        report=report,
+    )  # fmt: skip
+    for pin in lock.pins:
+        name = canonicalize_name(pin.name)
+        if name in built:
+            sdist, sha = built[name]
+            if f"sha256:{sha}" not in pin.hashes:
+                msg = (
+                    f"The lock says {pin.name} is built from {sdist} (sha256 {sha}), but pins "
+                    "other hashes for it; lock again with 'lambundle lock --refresh'."
+                )
+                raise WheelError(msg)
+            wheels[name] = sdist_build.wheel_from_sdist(pin, sha, target, cache=cache, report=say)
     dest.mkdir(parents=True, exist_ok=True)
     ordered = []
     for pin in sorted(lock.pins, key=lambda p: canonicalize_name(p.name)):

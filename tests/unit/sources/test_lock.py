@@ -294,3 +294,16 @@ def test_a_package_that_is_not_on_the_index_is_said_so() -> None:
     # An index that cannot answer: the advice that covers both.
     error = _resolve_error(missing, "fn", target, pip_tools, FakeIndex(unavailable=True))
     assert "--docker" in str(error) and "or no such version exists" in str(error)
+
+
+UV_NO_MATCHING_TAG = """\
+error: No solution found when resolving dependencies
+  cause: Because pywin32<=305 has no wheels with a matching Python ABI tag (e.g., `cp312`)
+hint: Wheels are available for `pywin32` (v312) on the following platforms: `win32`
+"""
+
+
+def test_uvs_no_matching_tag_is_the_no_wheel_advice() -> None:
+    error = _resolve_error(UV_NO_MATCHING_TAG, "fn", Target("3.12"), Resolver("uv", ["uv"]))
+    assert isinstance(error, resolver_module.NoWheelForTarget) and error.package == "pywin32"
+    assert "no version of pywin32" in str(error) and "--docker" in str(error)

@@ -1,0 +1,465 @@
+"""Pure-Python sdists, built into wheels here when a release publishes no wheel at all.
+
+Some packages exist only as an sdist (docopt 0.6.2); being pure Python, their wheel is the
+same on every machine, so there is no need for Lambda's build image (`--docker`) to make
+it. When a resolver finds no wheel of a package for the target, lambundle:
+
+1. picks the newest release of it that the requirements allow and that has an sdist but
+   no wheel for the target, on the index pip uses (`bundler.sources.index`);
+2. fetches that sdist by its sha256 (`bundler.sources.sdists`), and unpacks it;
+3. makes an isolated environment (a venv of this machine's Python) holding exactly its
+   build requirements: the sdist's `[build-system] requires`, read without running
+   anything, locked with hashes for this machine like any requirements, and installed
+   with `pip --require-hashes`; if the backend asks for more
+   (`get_requires_for_build_wheel`, which runs in that environment), those are locked
+   and installed the same way, once; still more is refused, by name;
+4. builds the wheel with `build`'s library in that environment, with `PIP_NO_INDEX` set
+   so that no build step fetches anything unchecked;
+5. accepts it only if it is pure: every tag `none-any`, no extension module inside; a
+   native result is an error that points at `--docker`;
+6. resolves again with that wheel offered to the resolver (`--find-links`), which then
+   sees its metadata and dependencies like any wheel's.
+
+The lock pins the package to the sdist's sha256 and records the build in a comment line
+(`# built from sdist: name==version file sha256:...`, `bundler.sources.lock`); installing
+the lock takes the wheel from the cache, where it is kept by the sdist's sha256, or builds
+it again the same way (`wheel_from_sdist`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from bundler.bundle.archive import check_member_name
+from bundler.core.cache import Cache, file_sha256
+from bundler.core.errors import LockError, WheelError, output_tail
+from bundler.core.progress import Report
+from bundler.core.target import Target, host_arch
+from bundler.sources import resolver as resolvers
+from bundler.sources import sdists
+from bundler.sources.index import Index, IndexFile, IndexUnavailable, PackageIndex
+from bundler.sources.lock import Lock, Pin, built_line, requirements_for_target, with_hashes
+from bundler.sources.tags import describe, wheel_rank
+
+# Bump when how a wheel is built from an sdist changes.
+_BUILD_VERSION = "sdist-wheel-v1"
+_MAX_BUILDS = 20
+_NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+# 1980-01-01, the earliest date a zip holds: the same sdist builds the same wheel bytes
+# with the backends that honour it (setuptools, flit, hatchling).
+_SOURCE_DATE_EPOCH = "315532800"
+
+
+class SdistBuildError(LockError):
+    """An sdist could not be built into a pure wheel."""
+
+
+def resolve(
+    name: str,
+    requirements: tuple[str, ...],
+    target: Target,
+    resolver: resolvers.Resolver,
+    *,
+    cache: Cache,
+    report: Report,
+    index: Index | None = None,
+) -> str:
+    """`bundler.sources.resolver.resolve`, wheels only, except that a package with no
+    wheel for the target is built from its sdist when it is pure Python (see above)."""
+    index = index or PackageIndex()
+    built: dict[str, tuple[Pin, str, Path]] = {}  # name: (pin of the sdist, its file, wheel)
+    with tempfile.TemporaryDirectory(prefix="lambundle-built-") as tmp:
+        links = Path(tmp)
+        while True:
+            try:
+                body = resolvers.resolve(
+                    name, requirements, target, resolver,
+                    find_links=links if built else None, index=index,
+                )  # fmt: skip
+                break
+            except resolvers.NoWheelForTarget as exc:
+                if exc.package in built:
+                    pin = built[exc.package][0]
+                    msg = (
+                        f"{exc}\nlambundle built {pin.name}=={pin.version} from its sdist, the "
+                        f"newest the requirements allow, but the resolution needs another "
+                        f"version: pin {pin.name} in the requirements."
+                    )
+                    raise SdistBuildError(msg) from None
+                if len(built) >= _MAX_BUILDS:
+                    raise
+                found = _sdist_to_build(exc.package, requirements, target, index)
+                if found is None:
+                    raise
+                version, sdist_file = found
+                assert sdist_file.sha256 is not None, "only files with a sha256 are chosen"
+                pin = Pin(exc.package, str(version), (f"sha256:{sdist_file.sha256}",))
+                report(
+                    f"{exc.package} {version} publishes no wheel for {describe(target)}: "
+                    f"its sdist {sdist_file.filename} is built into a wheel (pure Python only)"
+                )
+                wheel = wheel_from_sdist(
+                    pin, sdist_file.sha256, target, cache=cache, report=report,
+                    resolver=resolver.name, index=index,
+                )  # fmt: skip
+                shutil.copy2(wheel, links / wheel.name)
+                built[exc.package] = (pin, sdist_file.filename, wheel)
+    return _recorded(body, built)
+
+
+def _recorded(body: str, built: Mapping[str, tuple[Pin, str, Path]]) -> str:
+    """The resolver's lock with each built package pinned to its sdist's hash, and a
+    comment line that says it is built from it."""
+    if not built:
+        return body
+    pins: dict[str, Pin] = {canonicalize_name(p.name): p for p in Lock.from_text(body, "lock").pins}
+    lines = []
+    for name, (pin, sdist_file, _) in sorted(built.items()):
+        locked = pins.get(name)
+        if locked is None or locked.version != pin.version:
+            got = locked.version if locked else "nothing"
+            msg = (
+                f"The resolver pinned {pin.name} to {got}, not the {pin.version} lambundle "
+                f"built from its sdist; pin {pin.name}=={pin.version} in the requirements."
+            )
+            raise SdistBuildError(msg)
+        lines.append(built_line(locked.name, pin.version, sdist_file, pin.hashes[0][7:]))
+    body = with_hashes(body, {name: built[name][0].hashes for name in built})
+    return "".join(lines) + body
+
+
+def _sdist_to_build(
+    package: str, requirements: tuple[str, ...], target: Target, index: Index
+) -> tuple[Version, IndexFile] | None:
+    """The newest release of `package` the top-level requirements allow that has an sdist
+    (with a sha256) and no wheel for the target, or None."""
+    try:
+        files = index.files(package)
+    except IndexUnavailable:
+        return None
+    if not files:
+        return None
+    spec = SpecifierSet()
+    for text in requirements_for_target(requirements, target):
+        req = Requirement(text)
+        if canonicalize_name(req.name) == package:
+            spec &= req.specifier
+    fitting: set[Version] = set()
+    candidates: dict[Version, IndexFile] = {}
+    for item in files:
+        if item.yanked or not _allows(item.requires_python, target):
+            continue
+        try:
+            if item.filename.endswith(".whl"):
+                version = parse_wheel_filename(item.filename)[1]
+                if wheel_rank(item.filename, target) is not None:
+                    fitting.add(version)
+                continue
+            version = parse_sdist_filename(item.filename)[1]
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+        if item.sha256 and (version not in candidates or item.filename.endswith(".tar.gz")):
+            candidates[version] = item
+    allowed = [v for v in candidates if v not in fitting and spec.contains(v)]
+    if not allowed:
+        return None
+    newest = max(allowed)
+    return newest, candidates[newest]
+
+
+def _allows(requires_python: str | None, target: Target) -> bool:
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(f"{target.python}.0", prereleases=True)
+    except InvalidSpecifier:
+        return True  # the resolver decides on it
+
+
+def wheel_from_sdist(
+    pin: Pin,
+    sha256: str,
+    target: Target,
+    *,
+    cache: Cache,
+    report: Report,
+    resolver: str = "auto",
+    index: Index | None = None,
+) -> Path:
+    """The pure wheel built from `pin`'s sdist whose sha256 is `sha256`: from the cache,
+    where it is kept by that sha256, or built (see the module's docstring)."""
+    key = Cache.key(_BUILD_VERSION, sha256)
+    wheel = built_wheel(sha256, cache)
+    if wheel is not None:
+        return wheel
+    if cache.dir("sdist-wheels", key) is not None:
+        report(f"The cached wheel built from {pin.name}'s sdist changed; building it again")
+        cache.remove("sdist-wheels", key)
+    sdist = sdists.fetch_sdist(
+        Pin(pin.name, pin.version, (f"sha256:{sha256}",)), cache, index
+    )
+
+    def build(tmp: Path) -> None:
+        report(f"Building {pin.name} {pin.version} from {sdist.name} in an isolated environment")
+        wheel = _build(sdist, pin, target, tmp, cache, report, resolver)
+        record = {"wheel": wheel.name, "sha256": file_sha256(wheel), "sdist": sdist.name}
+        (tmp / "built.json").write_text(json.dumps(record), encoding="utf-8")
+
+    entry = cache.put_dir("sdist-wheels", key, build)
+    wheel = _cached_wheel(entry)
+    assert wheel is not None, "a fresh entry holds its wheel"
+    return wheel
+
+
+def built_wheel(sha256: str, cache: Cache) -> Path | None:
+    """The wheel the cache holds, built from the sdist whose sha256 is `sha256`, or None."""
+    entry = cache.dir("sdist-wheels", Cache.key(_BUILD_VERSION, sha256))
+    return _cached_wheel(entry) if entry is not None else None
+
+
+def _cached_wheel(entry: Path) -> Path | None:
+    """The entry's wheel if its bytes are the ones recorded when it was built."""
+    try:
+        record = json.loads((entry / "built.json").read_text(encoding="utf-8"))
+        wheel = entry / str(record["wheel"])
+        return wheel if file_sha256(wheel) == record["sha256"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build(
+    sdist: Path, pin: Pin, target: Target, out: Path, cache: Cache, report: Report,
+    resolver: str,
+) -> Path:  # fmt: skip
+    """Build `sdist` into one pure wheel in `out` (see the module's docstring)."""
+    import build as pypa_build  # only when an sdist is built
+
+    requires = sdists.build_requirements(sdist)
+    with tempfile.TemporaryDirectory(prefix="lambundle-sdist-") as tmp:
+        work = Path(tmp)
+        source = _unpack(sdist, work / "src")
+        env = _BuildEnvironment(work / "env", pin, cache, report, resolver)
+        env.install(requires)
+        log: list[str] = []
+        builder = pypa_build.ProjectBuilder(
+            source, python_executable=str(env.python), runner=_runner(log)
+        )
+        # The backend's warnings come back as Python warnings (pyproject_hooks): they are
+        # the build's output, kept for a message like the rest, never printed.
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            built = _run_build(builder, env, requires, pin, sdist, work, log)
+        _check_pure(built, pin, target)
+        shutil.copy2(built, out / built.name)
+    return out / built.name
+
+
+def _run_build(
+    builder: Any, env: _BuildEnvironment, requires: list[str], pin: Pin, sdist: Path,
+    work: Path, log: list[str],
+) -> Path:  # fmt: skip
+    """Ask the backend what more it needs, install that (locked and hash-checked, once),
+    and build the wheel in `work/dist`."""
+    import build as pypa_build
+
+    try:
+        unmet = env.unmet(sorted(builder.get_requires_for_build("wheel")))
+        if unmet:
+            env.report(f"The build backend of {pin.name} also asks for {', '.join(unmet)}")
+            env.install([*requires, *unmet])
+            unmet = env.unmet(sorted(builder.get_requires_for_build("wheel")))
+        if unmet:
+            msg = (
+                f"The build of {pin.name} {pin.version}'s sdist keeps asking for more build "
+                f"requirements ({', '.join(unmet)}), which lambundle will not install "
+                "unchecked: build it with --docker, or pin another version."
+            )
+            raise SdistBuildError(msg)
+        (work / "dist").mkdir()
+        return Path(builder.build("wheel", work / "dist"))
+    except (pypa_build.BuildException, pypa_build.BuildBackendException) as exc:
+        tail = "\n".join("\n".join(log).strip().splitlines()[-15:])
+        msg = (
+            f"Building {pin.name} {pin.version} from its sdist {sdist.name} failed "
+            f"({exc}):\n{tail}\nIt may need a compiler or system libraries: build it in "
+            f"Lambda's build image with --docker, or pin a version of {pin.name} that "
+            "publishes a wheel."
+        )
+        raise SdistBuildError(msg) from None
+
+
+def _check_pure(wheel: Path, pin: Pin, target: Target) -> None:
+    """Accept only a `none-any` wheel of the pin, with no extension module inside."""
+    try:
+        name, version, _, tags = parse_wheel_filename(wheel.name)
+        with zipfile.ZipFile(wheel) as zf:
+            native = [
+                n for n in zf.namelist()
+                if n.endswith(_NATIVE_SUFFIXES) or ".so." in PurePosixPath(n).name
+            ]  # fmt: skip
+    except (InvalidWheelFilename, OSError, zipfile.BadZipFile) as exc:
+        msg = f"Building {pin.name}'s sdist made {wheel.name}, which is not a wheel ({exc})."
+        raise SdistBuildError(msg) from None
+    if canonicalize_name(name) != canonicalize_name(pin.name) or version != Version(pin.version):
+        msg = (
+            f"Building {pin.name} {pin.version}'s sdist made {wheel.name}, a wheel of another "
+            "project or version; the sdist is not what its name says."
+        )
+        raise SdistBuildError(msg)
+    impure = [str(t) for t in tags if t.abi != "none" or t.platform != "any"]
+    if impure or native:
+        what = f"tagged {impure[0]}" if impure else f"with {native[0]} inside"
+        msg = (
+            f"{pin.name} {pin.version} has no wheel for {describe(target)}, and its sdist "
+            f"builds {wheel.name}, a native wheel ({what}) for this machine, not for "
+            f"Lambda: build it in Lambda's build image with --docker, or pin a version of "
+            f"{pin.name} that publishes a manylinux wheel for {target.machine}."
+        )
+        raise SdistBuildError(msg)
+    if wheel_rank(wheel.name, target) is None:
+        msg = f"{pin.name}'s sdist builds {wheel.name}, which does not fit {describe(target)}."
+        raise SdistBuildError(msg)
+
+
+def _runner(log: list[str]) -> Callable[..., None]:
+    """A pyproject_hooks runner: the hook's output is kept for the message, not printed;
+    nothing in the build may reach an index (PIP_NO_INDEX) or the user's site-packages."""
+
+    def run(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env.update(extra_environ or {})
+        env.update(
+            PIP_NO_INDEX="1", PYTHONNOUSERSITE="1", SOURCE_DATE_EPOCH=_SOURCE_DATE_EPOCH
+        )
+        proc = subprocess.run(
+            list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+        log.append(proc.stdout + proc.stderr)
+        proc.check_returncode()
+
+    return run
+
+
+class _BuildEnvironment:
+    """A venv of this machine's Python holding hash-checked build requirements only."""
+
+    def __init__(self, path: Path, pin: Pin, cache: Cache, report: Report, resolver: str) -> None:
+        self.path, self.pin, self.cache, self.report = path, pin, cache, report
+        self.resolver = resolvers.find_resolver(resolver)
+        self.pins: tuple[Pin, ...] = ()
+        # Build requirements run here, so they are locked for this machine, not Lambda.
+        self.host = Target(resolvers.host_python(), host_arch())
+        proc = subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(path)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            msg = f"Cannot make a build environment at {path}:\n{output_tail(proc, 5)}"
+            raise SdistBuildError(msg)
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def install(self, requires: Sequence[str]) -> None:
+        """Lock `requires` with hashes for this machine and install exactly that."""
+        name = f"the build of {self.pin.name}"
+        self.report(f"Locking the build requirements of {self.pin.name}: {', '.join(requires)}")
+        key = resolvers.lock_key(tuple(requires), self.host, self.resolver.key)
+        entry = self.cache.dir("build-locks", key)
+        if entry is None:
+            body = resolvers.resolve(name, tuple(requires), self.host, self.resolver)
+
+            def put(tmp: Path) -> None:
+                (tmp / "requirements.txt").write_text(body, encoding="utf-8")
+
+            entry = self.cache.put_dir("build-locks", key, put)
+        lock = Lock.from_text((entry / "requirements.txt").read_text("utf-8"), name)
+        self.pins = lock.pins
+        lock_file = self.path / "build-requirements.txt"
+        lock_file.write_text(lock.text, encoding="utf-8")
+        command = [
+            sys.executable, "-m", "pip", "--python", str(self.python), "install", "--quiet",
+            "--no-deps", "--require-hashes", "--only-binary", ":all:", "--no-input",
+            "--disable-pip-version-check", "-r", str(lock_file),
+        ]  # fmt: skip
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            msg = (
+                f"Installing the build requirements of {self.pin.name} (hash-checked) "
+                f"failed:\n{output_tail(proc, 10)}"
+            )
+            raise SdistBuildError(msg)
+
+    def unmet(self, requirements: Sequence[str]) -> list[str]:
+        return unmet_requirements(requirements, self.pins)
+
+
+def unmet_requirements(requirements: Sequence[str], pins: Sequence[Pin]) -> list[str]:
+    """The requirements `pins` do not satisfy (markers decided for this machine, where the
+    build runs)."""
+    versions = {canonicalize_name(p.name): p.version for p in pins}
+    out = []
+    for text in requirements:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        have = versions.get(canonicalize_name(req.name))
+        if have is None or not req.specifier.contains(have, prereleases=True):
+            out.append(text)
+    return out
+
+
+def _unpack(sdist: Path, dest: Path) -> Path:
+    """Unpack `sdist` into `dest`, refusing unsafe members; its one top-level directory."""
+    dest.mkdir(parents=True)
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                for name in zf.namelist():
+                    check_member_name(name)
+                zf.extractall(dest)
+        else:
+            with tarfile.open(sdist, "r:gz") as tf:
+                members = tf.getmembers()
+                for member in members:
+                    check_member_name(member.name)
+                    if not (member.isfile() or member.isdir()):
+                        msg = f"{sdist.name}: member {member.name!r} is a link or device."
+                        raise SdistBuildError(msg)
+                if hasattr(tarfile, "data_filter"):
+                    tf.extractall(dest, members=members, filter="data")
+                else:  # pragma: no cover - Python < 3.10.12: checked above
+                    tf.extractall(dest, members=members)
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, WheelError) as exc:
+        msg = f"{sdist.name} is not a safe, readable sdist ({exc}); nothing was built."
+        raise SdistBuildError(msg) from None
+    tops = list(dest.iterdir())
+    if len(tops) != 1 or not tops[0].is_dir():
+        msg = f"{sdist.name} does not hold one top-level directory, as an sdist does."
+        raise SdistBuildError(msg)
+    return tops[0]
