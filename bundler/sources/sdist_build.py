@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     InvalidSdistFilename,
@@ -425,7 +425,11 @@ def unmet_requirements(requirements: Sequence[str], pins: Sequence[Pin]) -> list
     versions = {canonicalize_name(p.name): p.version for p in pins}
     out = []
     for text in requirements:
-        req = Requirement(text)
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            msg = f"The build backend asks for {text!r}, which is not a requirement ({exc})."
+            raise SdistBuildError(msg) from None
         if req.marker is not None and not req.marker.evaluate():
             continue
         have = versions.get(canonicalize_name(req.name))
