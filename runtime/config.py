@@ -46,7 +46,9 @@ class Config:
         "log_format_json",
         "log_level",
         "log_level_name",
+        "managed_runtime_dir",
         "max_concurrency",
+        "pythonpath_set",
         "task_root",
         "telemetry_fd",
         "telemetry_socket",
@@ -84,11 +86,21 @@ class Config:
             log_format_json=(env.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON",
             log_level=LOG_LEVELS.get(level_name),
             log_level_name=level_name,
+            managed_runtime_dir=_managed_runtime_dir(env, execution_env),
             max_concurrency=None if concurrency is None else int(concurrency),
+            pythonpath_set="PYTHONPATH" in env,
             task_root=env.get("LAMBDA_TASK_ROOT") or os.getcwd(),
             telemetry_fd=env.get("_LAMBDA_TELEMETRY_LOG_FD"),
             telemetry_socket=env.get("_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"),
         )
+
+
+def _managed_runtime_dir(env, execution_env):
+    """LAMBDA_RUNTIME_DIR on AWS's managed python3.X runtimes (their bootstrap script sets
+    AWS_EXECUTION_ENV before it starts the exec wrapper); None on OS-only runtimes."""
+    if not (execution_env or "").startswith("AWS_Lambda_python"):
+        return None
+    return env.get("LAMBDA_RUNTIME_DIR") or "/var/runtime"
 
 
 def _ensure_ascii(override, execution_env):

@@ -124,7 +124,9 @@ def main(argv, opt_root="/opt"):
     _unbuffer_stdio()
     from . import loader
 
-    loader.install(config.task_root, opt_root)
+    loader.install(
+        config.task_root, opt_root, config.managed_runtime_dir, config.pythonpath_set
+    )
     if config.max_concurrency is not None:
         return _run_concurrent(config)
     os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)

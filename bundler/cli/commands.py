@@ -248,7 +248,8 @@ def lock_command(
 def invoke_command(
     ctx: click.Context, bundle_dir: Path, function_id: str | None, event: Any,
     content_type: str, env_pairs: tuple[str, ...], timeout: float, memory: int,
-    interpreter: Path | None, no_sandbox: bool, snapstart: bool, as_json: bool,
+    ephemeral_storage: int, interpreter: Path | None, no_sandbox: bool, snapstart: bool,
+    as_json: bool,
 ) -> None:
     """Invoke BUNDLE once in the local sandbox: payload to stdout, logs to stderr.
 
@@ -263,7 +264,7 @@ def invoke_command(
     with Sandbox(
         run.bundle_dir, env=run.environment, timeout_s=run.timeout_s, memory_mb=run.memory_mb,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
-        function_name=run.logical_id,
+        function_name=run.logical_id, ephemeral_storage_mb=ephemeral_storage,
     ) as sb:
         render.warn(sb.warnings)
         result = sb.invoke(payload, content_type)
@@ -296,8 +297,8 @@ def _bundle(path: Path) -> Path:
 @click.pass_context
 def serve_command(
     ctx: click.Context, bundle_dir: Path, function_id: str | None, port: int,
-    env_pairs: tuple[str, ...], timeout: float, memory: int, interpreter: Path | None,
-    no_sandbox: bool, snapstart: bool,
+    env_pairs: tuple[str, ...], timeout: float, memory: int, ephemeral_storage: int,
+    interpreter: Path | None, no_sandbox: bool, snapstart: bool,
 ) -> None:
     """Serve BUNDLE on the Runtime Interface Emulator's invoke endpoint until Ctrl-C.
 
@@ -309,7 +310,7 @@ def serve_command(
     with Sandbox(
         run.bundle_dir, env=run.environment, timeout_s=run.timeout_s, memory_mb=run.memory_mb,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
-        function_name=run.logical_id,
+        function_name=run.logical_id, ephemeral_storage_mb=ephemeral_storage,
     ) as sb:
         render.warn(sb.warnings)
         endpoint = InvokeEndpoint(

@@ -37,6 +37,10 @@ def sandbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True,
                      help="Memory size in MB; an invoke that peaks above it fails as "
                      "Lambda's OOM kill."),
+        click.option("--ephemeral-storage", "ephemeral_storage", default=512,
+                     type=click.IntRange(min=512, max=10240), show_default=True, metavar="MB",
+                     help="Size of /tmp in MB, as Lambda's ephemeral storage (512-10240); "
+                     "a write past it fails with ENOSPC."),
         click.option("--interpreter", type=click.Path(path_type=Path), default=None,
                      help="The Python to mount at /var/lang "
                      "[default: found on PATH, pyenv or uv]."),

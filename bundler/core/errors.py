@@ -77,6 +77,12 @@ class ThrottledError(SandboxError):
     """Every runtime worker stayed busy: Lambda's TooManyRequestsException (HTTP 429)."""
 
 
+class RequestTooLargeError(SandboxError):
+    """The event is over Lambda's synchronous payload limit: RequestTooLargeException (413)."""
+
+    exit_code = EXIT_USAGE
+
+
 def output_tail(proc: subprocess.CompletedProcess[str], lines: int) -> str:
     """The last `lines` lines a failed tool printed (stderr, else stdout), for a message."""
     return "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-lines:])

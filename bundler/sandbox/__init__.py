@@ -5,8 +5,9 @@ What the rest of lambundle uses is imported from here. Where each concept lives:
 
 - `sandbox`: `Sandbox`, the one class callers use; it picks the lifecycle.
 - `layout`: the bundle laid out (/opt, /var/task, the work dir, the interpreter).
-- `bubblewrap`, `process`, `procfs`, `environment`, `logs`: starting and watching the
-  function's process tree, its variables, its log.
+- `bubblewrap`, `identity`, `process`, `procfs`, `environment`, `logs`: starting the
+  function's process tree as Lambda's user with its own /etc, watching it (memory by
+  proportional set size), its variables, its log.
 - `lifecycle` (the shared core), `ondemand`, `snapstart`, `managed_instances`: how an
   execution environment lives.
 - `rapi_protocol`, `rapi_http`, `rapi_routes`, `rapi_server` (the shared core),

@@ -1,6 +1,7 @@
 """A bundle laid out as Lambda lays it out, in a work directory: the layers extracted in
-order into `opt/` (mounted at /opt), the function into `task/` (/var/task), the local
-interpreter found for /var/lang, and for a managed runtime AWS's client for /var/runtime.
+order into `opt/` (mounted at /opt), the function into `task/` (/var/task), the function's
+own /etc (`etc/`), the local interpreter found for /var/lang, and for a managed runtime
+AWS's client for /var/runtime and the AWS SDK where the runtime keeps it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pathlib import Path
 
 from bundler.bundle.archive import extract_zip
 from bundler.bundle.manifest import Manifest
+from bundler.bundle.runtimes import managed_runtime
 from bundler.core import interpreters
 from bundler.core.errors import SandboxError
 from bundler.core.target import Target
 from bundler.sandbox import managed_runtime as managed
+from bundler.sandbox.identity import write_etc
 
 OPT = "/opt"
 TASK_ROOT = "/var/task"
@@ -48,7 +51,9 @@ class Layout:
 
     `isolated`: under bwrap the Lambda paths are mounts; without it they are the work
     directory's own (and the local interpreter's), which `path` translates to.
-    `runtime_dir` is set for a managed runtime: the awslambdaric install for /var/runtime.
+    `runtime_dir` is set for a managed runtime: the awslambdaric install for /var/runtime;
+    `sdk_dir` the AWS SDK's, mounted at `sdk_mount` (None where the SDK is in
+    `runtime_dir`, python3.10).
     """
 
     work: Path
@@ -57,6 +62,8 @@ class Layout:
     interpreter: interpreters.Interpreter | None
     runtime_dir: Path | None
     extract_s: float
+    sdk_dir: Path | None = None
+    sdk_mount: str | None = None
 
     def path(self, lambda_path: str) -> str:
         """Where a Lambda path is for the function: itself under bwrap, a temp dir without."""
@@ -144,18 +151,44 @@ def lay_out(
                 f"Python {interpreter.version} at /var/lang, so this bundle runs here "
                 "but needs --embed-python (or a managed runtime) to run on AWS."
             )
-        runtime_dir = None
+        runtime_dir = sdk_dir = sdk_mount = None
         if target.managed:
             assert interpreter is not None
             # Installed from the package index on first use, then cached.
-            runtime_dir = managed.runtime_dir(target, compile_with=interpreter.path)
+            dirs = managed.install(target, compile_with=interpreter.path)
+            runtime_dir = dirs.runtime
+            if dirs.sdk != dirs.runtime:
+                sdk_dir, sdk_mount = dirs.sdk, _sdk_mount(target, interpreter, isolated, warnings)
             if not isolated:
-                _write_local_runtime(work, interpreter, runtime_dir, target)
+                _write_local_runtime(work, interpreter, runtime_dir, target, sdk_dir)
+        if isolated:
+            write_etc(work / "etc")
     except BaseException:
         if work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
         raise
-    return Layout(work, work_dir is None, isolated, interpreter, runtime_dir, extract_s)
+    return Layout(
+        work, work_dir is None, isolated, interpreter, runtime_dir, extract_s, sdk_dir, sdk_mount
+    )
+
+
+def _sdk_mount(
+    target: Target, interpreter: interpreters.Interpreter, isolated: bool, warnings: list[str]
+) -> str | None:
+    """Where the SDK is mounted: the runtime's SDK dir, /var/lang/lib/python3.X/site-packages
+    (python3.11+), over the interpreter's own; None when the interpreter has no such dir
+    to mount over (bwrap cannot make a mount point in a read-only mount)."""
+    mount = managed_runtime(target.python).sdk_dir
+    if not isolated:
+        return mount
+    if not (interpreter.prefix / mount[len(LANG_DIR) + 1 :]).is_dir():
+        warnings.append(
+            f"The Python at {interpreter.prefix} has no {mount[len(LANG_DIR) + 1:]}, where "
+            f"python{target.python} keeps the AWS SDK: boto3 is not provided in this "
+            "sandbox. Use a pyenv or uv Python (--interpreter)."
+        )
+        return None
+    return mount
 
 
 def _extract(bundle_dir: Path, manifest: Manifest, work: Path) -> float:
@@ -172,7 +205,11 @@ def _extract(bundle_dir: Path, manifest: Manifest, work: Path) -> float:
 
 
 def _write_local_runtime(
-    work: Path, interpreter: interpreters.Interpreter, runtime_dir: Path, target: Target
+    work: Path,
+    interpreter: interpreters.Interpreter,
+    runtime_dir: Path,
+    target: Target,
+    sdk_dir: Path | None,
 ) -> None:
     """Unsandboxed, /var/runtime's start files point at the real paths."""
     managed.write_start_files(
@@ -181,6 +218,7 @@ def _write_local_runtime(
         opt_root=str(work / "opt"),
         packages=str(runtime_dir),
         minor=target.python,
+        sdk=None if sdk_dir is None else str(sdk_dir),
     )
 
 

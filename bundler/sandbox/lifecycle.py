@@ -24,7 +24,7 @@ from bundler.sandbox.logs import EnvironmentLog, split_cold_start_logs
 from bundler.sandbox.process import FunctionProcess, Spawner, exit_reason
 from bundler.sandbox.rapi_protocol import Invocation, Outcome, platform_error
 from bundler.sandbox.rapi_server import RuntimeAPIServer
-from bundler.sandbox.results import InvokeResult, Timings, invoke_result
+from bundler.sandbox.results import MIB, InvokeResult, Timings, invoke_result
 
 API = TypeVar("API", bound=RuntimeAPIServer)
 
@@ -40,6 +40,7 @@ class Settings(Protocol):
     user_env: dict[str, str]
     timeout_s: float
     memory_mb: int
+    ephemeral_storage_mb: int
     init_timeout_s: float
     function_name: str
     region: str
@@ -125,7 +126,8 @@ class Lifecycle(abc.ABC, Generic[API]):
         """The argv that starts `entry`: under bwrap with Lambda's mounts, or as is."""
         if not self.layout.isolated:
             return [entry]
-        return bubblewrap.command(self.layout, self.environment(), entry)
+        tmp_bytes = self.settings.ephemeral_storage_mb * MIB
+        return bubblewrap.command(self.layout, self.environment(), entry, tmp_bytes=tmp_bytes)
 
     # -- the environment's process ---------------------------------------------------------
 
@@ -198,9 +200,9 @@ class Lifecycle(abc.ABC, Generic[API]):
             # Unsandboxed, a bootstrap that cannot be executed fails here (under bwrap,
             # inside the sandbox, as an exit): Lambda reports it as the caller's error.
             raise EntrypointError(f"fork/exec {entry}: {(exc.strerror or '').lower()}") from None
-        self._process = process = FunctionProcess(popen)
+        self._process = process = FunctionProcess(popen, isolated=self.layout.isolated)
         process.watch(
-            self.settings.memory_mb, lambda status: self._report_exit(status, generation)
+            self.settings.memory_mb, lambda status: self._report_exit(status, generation, log)
         )
 
     def _new_generation(self, old: FunctionProcess | None) -> int:
@@ -209,11 +211,18 @@ class Lifecycle(abc.ABC, Generic[API]):
         self._api.reset()
         return self._api.generation
 
-    def _report_exit(self, status: int, generation: int) -> None:
-        """The environment's process ended with `status`: fail what it held."""
+    def _report_exit(self, status: int, generation: int, log: EnvironmentLog | None) -> None:
+        """The environment `generation`'s process ended with `status`: fail what it held.
+
+        `log` is that environment's: a watcher may report after a newer one started.
+        """
         if self._closed:
             return
-        unexecutable = self._exec_failure() if self.layout.isolated and status == 1 else None
+        unexecutable = None
+        # bwrap exits 1 when it cannot exec, setpriv 126 or 127.
+        if self.layout.isolated and status in (1, 126, 127) and log is not None:
+            tail = log.tail(1024)
+            unexecutable = None if tail is None else bubblewrap.exec_failure(tail)
 
         def outcome_for(request_id: str) -> Outcome:
             if unexecutable is not None:
@@ -232,19 +241,13 @@ class Lifecycle(abc.ABC, Generic[API]):
     def _fail_held(self, outcome_for: Callable[[str], Outcome], generation: int) -> None:
         """The environment `generation` ended: fail the invocations it held."""
 
-    def _exec_failure(self) -> str | None:
-        """`fork/exec PATH: reason` if bwrap's last words were that it could not exec."""
-        if self._log is None:
-            return None
-        tail = self._log.tail(1024)
-        return None if tail is None else bubblewrap.exec_failure(tail)
-
     def _exit_reason(self, status: int) -> str:
         return exit_reason(status, via_bwrap=self.layout.isolated)
 
     def _peak_rss(self) -> int | None:
-        """Sum of the peak RSS (VmHWM) of the function's processes, bwrap excluded."""
-        return None if self._process is None else self._process.peak_rss()
+        """The most memory the function's processes held together (FunctionProcess)."""
+        process = self._process  # read once: stop() may clear it from another thread
+        return None if process is None else process.peak_rss()
 
     # -- results ---------------------------------------------------------------------------
 

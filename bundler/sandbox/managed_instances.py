@@ -202,7 +202,7 @@ class ManagedInstances(Lifecycle[ConcurrentRuntimeAPI]):
         if old is not None:
             # Invokes the old environment still held fail before the API forgets them; its
             # watcher thread may not have run yet.
-            self._report_exit(old.wait(), self._api.generation)
+            self._report_exit(old.wait(), self._api.generation, self._log)
         return super()._new_generation(old)
 
     def _fail_held(self, outcome_for: Callable[[str], Outcome], generation: int) -> None:
@@ -217,7 +217,7 @@ class ManagedInstances(Lifecycle[ConcurrentRuntimeAPI]):
         if process is None:
             return None
         host, _, port = self._api.address.rpartition(":")
-        return socket_holder(peer, (host, int(port)), process.pid)
+        return socket_holder(peer, (host, int(port)), process.pid, isolated=self.layout.isolated)
 
     def _worker_lost(self, pid: int, held: list[Invocation]) -> None:
         """A connection holding `held` closed: if its worker died, they fail with it."""

@@ -6,11 +6,14 @@ with `/var/lang/bin/python3.X`; that script sets up sys.path and hands over to
 awslambdaric (reference §2.2, §2.4). Here awslambdaric comes from the package index,
 installed once per Python version and architecture into a cache directory that the
 sandbox mounts at /var/runtime; the two start files are lambundle's own, written from
-that description.
+that description. The runtime also carries the AWS SDK for Python, installed beside it
+and mounted where AWS puts it (bundler.bundle.runtimes): /var/lang/lib/python3.X/
+site-packages on python3.11+, /var/runtime itself on python3.10.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shlex
@@ -19,6 +22,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bundler.bundle.runtimes import (
+    CLIENT_PINS,
+    RUNTIME_DIR,
+    SDK_PINS,
+    managed_runtime,
+    pinned_versions,
+)
 from bundler.core.cache import default_root
 from bundler.core.errors import SandboxError, output_tail
 from bundler.core.target import Target
@@ -26,8 +36,19 @@ from bundler.core.target import Target
 AWSLAMBDARIC_VERSION = "4.2.2"
 # awslambdaric and its dependencies, pinned with every file's sha256 (all Pythons and
 # architectures): the sandbox installs AWS's client as every other install here, verified.
-REQUIREMENTS = Path(__file__).with_name("managed-requirements.txt")
+REQUIREMENTS = CLIENT_PINS
+# The AWS SDK for Python (boto3 and its dependencies), pinned likewise.
+SDK_REQUIREMENTS = SDK_PINS
 _COMPLETE = ".lambundle-complete"
+
+
+@dataclasses.dataclass(frozen=True)
+class ManagedDirs:
+    """One installed managed runtime: `runtime` is mounted at /var/runtime, `sdk` where
+    the runtime keeps the SDK (the same directory on python3.10)."""
+
+    runtime: Path
+    sdk: Path
 
 
 def cache_root() -> Path:
@@ -58,11 +79,13 @@ exec -- "$wrapper" {py} {script}
 """
 
 
-def bootstrap_py(opt_root: str, packages: str | None) -> str:
+def bootstrap_py(opt_root: str, packages: str | None, sdk: str | None = None) -> str:
     """AWS's `/var/runtime/bootstrap.py`: sys.path in Lambda's order, then awslambdaric.
 
     `packages` is where awslambdaric lives when it is not next to this script (the
     unsandboxed sandbox); inside the sandbox it is /var/runtime, the script's own dir.
+    `sdk` stands in for /var/lang/lib/python3.X/site-packages (python3.11+) where that is
+    not the interpreter's own (unsandboxed).
     """
     return f'''"""lambundle's stand-in for AWS's /var/runtime/bootstrap.py (python3.X runtimes)."""
 
@@ -72,6 +95,7 @@ import sys
 
 OPT = {opt_root!r}
 PACKAGES = {packages!r}
+SDK = {sdk!r}
 
 
 def main():
@@ -86,7 +110,9 @@ def main():
     # site-packages, in front of /var/runtime.
     if not pythonpath_set:
         if sys.version_info >= (3, 11):
-            lang_site = os.path.join(sys.base_prefix, "lib", "python" + version, "site-packages")
+            lang_site = SDK or os.path.join(
+                sys.base_prefix, "lib", "python" + version, "site-packages"
+            )
             sys.path.insert(0, lang_site)
         sys.path.insert(0, opt_python)
         sys.path.insert(0, opt_site)
@@ -107,10 +133,10 @@ if __name__ == "__main__":
 
 
 def write_start_files(dest: Path, *, python: str, opt_root: str, packages: str | None,
-                      minor: str) -> Path:
+                      minor: str, sdk: str | None = None) -> Path:
     """Write `bootstrap` (0755) and `bootstrap.py` into `dest`; return the bootstrap."""
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "bootstrap.py").write_text(bootstrap_py(opt_root, packages), encoding="utf-8")
+    (dest / "bootstrap.py").write_text(bootstrap_py(opt_root, packages, sdk), encoding="utf-8")
     script = dest / "bootstrap"
     script.write_text(start_script(python, str(dest / "bootstrap.py") if packages else
                                    "/var/runtime/bootstrap.py", minor), encoding="utf-8")
@@ -120,66 +146,95 @@ def write_start_files(dest: Path, *, python: str, opt_root: str, packages: str |
 
 def runtime_dir(target: Target, *, compile_with: Path | None = None,
                 cache: Path | None = None) -> Path:
-    """The directory to mount at /var/runtime for `target`, installed on first use.
+    """The directory to mount at /var/runtime for `target`, installed on first use
+    (with the SDK: `install`)."""
+    return install(target, compile_with=compile_with, cache=cache).runtime
 
-    awslambdaric is installed from the package index for the target's Python version and
-    architecture (binary wheels only: it is a C++ extension), every file checked against
-    the hashes of `REQUIREMENTS`, then compiled with the
-    target's interpreter when one is given, because /var/runtime is read-only and
-    awslambdaric would otherwise be recompiled on every cold start.
+
+def install(target: Target, *, compile_with: Path | None = None,
+            cache: Path | None = None) -> ManagedDirs:
+    """AWS's client and SDK for `target`'s runtime, installed on first use.
+
+    Both are installed from the package index for the target's Python version and
+    architecture (binary wheels only: awslambdaric is a C++ extension), every file checked
+    against the hashes of `REQUIREMENTS` and `SDK_REQUIREMENTS`, then compiled with the
+    target's interpreter when one is given, because /var/runtime and /var/lang are
+    read-only and the modules would otherwise be recompiled on every cold start.
     """
     root = cache or cache_root()
     # Keyed by the pins too: new pins (or an install from before they were hashed) are
     # never taken for the current ones.
-    pins = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    dest = root / f"{target.python}-{target.arch}-{pins}"
-    if (dest / _COMPLETE).is_file():
-        return dest
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + SDK_REQUIREMENTS.read_bytes())
+    entry = root / f"{target.python}-{target.arch}-{digest.hexdigest()[:12]}"
+    if (entry / _COMPLETE).is_file():
+        return _dirs(entry, target)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{dest.name}.tmp-{os.getpid()}"
+    tmp = root / f".{entry.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    _pip_install(target, tmp, root)
-    if compile_with is not None:
-        subprocess.run(
-            # -d: tracebacks name the files where Lambda has them.
-            [str(compile_with), "-m", "compileall", "-q", "-d", "/var/runtime", str(tmp)],
-            capture_output=True, check=False,
-        )
-    write_start_files(
-        tmp, python=f"/var/lang/bin/python{target.python}", opt_root="/opt", packages=None,
-        minor=target.python,
-    )
-    (tmp / _COMPLETE).write_text(AWSLAMBDARIC_VERSION + "\n", encoding="utf-8")
     try:
-        tmp.rename(dest)
+        dirs = _dirs(tmp, target)
+        _pip_install(target, dirs.runtime, root)
+        _pip_install(target, dirs.sdk, root, SDK_REQUIREMENTS)
+        sdk_lambda_dir = managed_runtime(target.python).sdk_dir
+        if compile_with is not None:
+            for path, lambda_path in {dirs.sdk: sdk_lambda_dir, dirs.runtime: RUNTIME_DIR}.items():
+                subprocess.run(
+                    # -d: tracebacks name the files where Lambda has them.
+                    [str(compile_with), "-m", "compileall", "-q", "-d", lambda_path, str(path)],
+                    capture_output=True, check=False,
+                )
+        write_start_files(
+            dirs.runtime, python=f"/var/lang/bin/python{target.python}", opt_root="/opt",
+            packages=None, minor=target.python,
+        )
+        (tmp / _COMPLETE).write_text(AWSLAMBDARIC_VERSION + "\n", encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        tmp.rename(entry)
     except OSError:
         # Another process finished the same install first; theirs is as good as ours.
         shutil.rmtree(tmp, ignore_errors=True)
-        if not (dest / _COMPLETE).is_file():
+        if not (entry / _COMPLETE).is_file():
             raise
-    return dest
+    return _dirs(entry, target)
 
 
-def _pip_install(target: Target, dest: Path, cache: Path) -> None:
-    """pip-install `REQUIREMENTS` for `target` into `dest`; SandboxError if it fails."""
+def _dirs(entry: Path, target: Target) -> ManagedDirs:
+    runtime = entry / "runtime"
+    sdk = runtime if managed_runtime(target.python).sdk_in_runtime_dir else entry / "sdk"
+    return ManagedDirs(runtime, sdk)
+
+
+def _pip_install(
+    target: Target, dest: Path, cache: Path, requirements: Path | None = None
+) -> None:
+    """pip-install `requirements` (`REQUIREMENTS`, AWS's client, by default) for `target`
+    into `dest`; SandboxError if it fails."""
+    pins = requirements or REQUIREMENTS
+    what = (
+        f"awslambdaric {AWSLAMBDARIC_VERSION}" if pins == REQUIREMENTS
+        else f"the AWS SDK for Python (boto3 {pinned_versions(pins).get('boto3', '?')})"
+    )
     cmd = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "--target", str(dest),
         "--platform", f"manylinux2014_{target.machine}",
         "--python-version", target.python, "--implementation", "cp",
-        "--only-binary=:all:", "--no-deps", "--require-hashes", "-r", str(REQUIREMENTS),
+        "--only-binary=:all:", "--no-deps", "--require-hashes", "-r", str(pins),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as exc:
-        msg = f"Could not run pip to install awslambdaric for the managed runtime: {exc}."
+        msg = f"Could not run pip to install {what} for the managed runtime: {exc}."
         raise SandboxError(msg) from None
     if proc.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)
         tail = output_tail(proc, 5)
         if "DO NOT MATCH THE HASHES" in proc.stderr.upper():
             fix = (
-                f"The index served files whose sha256 is not pinned in {REQUIREMENTS}, so "
+                f"The index served files whose sha256 is not pinned in {pins}, so "
                 "they were refused; check which index pip uses (PIP_INDEX_URL, a mirror)."
             )
         else:
@@ -188,7 +243,7 @@ def _pip_install(target: Target, dest: Path, cache: Path) -> None:
                 "check the network or pip's index settings."
             )
         msg = (
-            f"Could not install awslambdaric {AWSLAMBDARIC_VERSION} for python{target.python} "
+            f"Could not install {what} for python{target.python} "
             f"({target.arch}) to emulate the managed runtime:\n{tail}\n{fix}"
         )
         raise SandboxError(msg)

@@ -1,6 +1,10 @@
 """The function's process tree: started from one spawner thread, watched until it exits,
 killed by the memory guard when it holds more than the memory size (Lambda's OOM killer),
 and its exit put in Lambda's words.
+
+Memory is the tree's proportional set size (procfs.proportional_bytes): shared pages
+count once, as Lambda's cgroup charges them, so 200 forked idle children hold what they
+hold together, not 200 times the parent.
 """
 
 from __future__ import annotations
@@ -15,16 +19,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
-from bundler.sandbox.procfs import function_processes, resident_bytes, tree_peak_rss
+from bundler.sandbox.procfs import function_processes, largest_peak, proportional_bytes
 from bundler.sandbox.results import MIB
 
 # What Lambda reports when its OOM killer ends a function (SIGKILL, as Go's os/exec names it).
 OOM_KILLED = "Runtime exited with error: signal: killed"
-# While the function runs, its resident memory is read this often, and the process tree
-# killed once it is over the memory size: a runaway allocation is stopped within about
-# this long (Lambda's cgroup stops it at once). A spike shorter than this is still caught
-# by the peak (VmHWM) read when the invoke ends. The processes are found again every
-# _TREE_EVERY reads, since finding them scans all of /proc.
+# While the function runs, its memory is read this often, and the process tree killed
+# once it is over the memory size: a runaway allocation is stopped within about this long
+# (Lambda's cgroup stops it at once). A spike of one process shorter than this is still
+# caught by its peak (VmHWM) read when the invoke ends. The processes are found again
+# every _TREE_EVERY reads, since finding them scans all of /proc.
 _MEMORY_POLL_S = 0.05
 _TREE_EVERY = 10
 # Linux signal numbers Go's os/exec names in "Runtime exited with error: signal: ...".
@@ -73,9 +77,11 @@ class FunctionProcess:
     """One execution environment's process tree, from its root (bwrap, or the entry point
     when unsandboxed), which leads its own process group."""
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], *, isolated: bool = True) -> None:
         self._popen = popen
-        # Resident bytes the memory guard saw when it killed the tree.
+        self._isolated = isolated
+        # The most the memory guard saw the tree hold, and what it held when killed.
+        self._peak = 0
         self._killed_at: int | None = None
 
     @property
@@ -111,12 +117,13 @@ class FunctionProcess:
         polls = 0
         while not ended.wait(_MEMORY_POLL_S):
             if polls % _TREE_EVERY == 0:
-                found = function_processes(self.pid)
+                found = function_processes(self.pid, isolated=self._isolated)
                 if found is None:
                     return
                 pids = found
             polls += 1
-            used = resident_bytes(pids)
+            used = proportional_bytes(pids)
+            self._peak = max(self._peak, used)
             if used > limit:
                 self._killed_at = used
                 with contextlib.suppress(ProcessLookupError):
@@ -135,11 +142,15 @@ class FunctionProcess:
         self._popen.wait()
 
     def peak_rss(self) -> int | None:
-        """Sum of the peak RSS (VmHWM) of the function's processes, bwrap excluded."""
-        peak = tree_peak_rss(self.pid)
-        if self._killed_at is None:
-            return peak
-        return max(peak or 0, self._killed_at)  # the killed processes' own figures are gone
+        """The most memory the function's processes held together, in bytes: the largest of
+        the memory guard's samples, what they hold now, and the peak of the largest one
+        (None when the tree is gone and was never sampled)."""
+        pids = function_processes(self.pid, isolated=self._isolated)
+        if pids is None and not self._peak and self._killed_at is None:
+            return None
+        now = 0 if pids is None else max(proportional_bytes(pids), largest_peak(pids))
+        # The killed processes' own figures are gone; the guard's are kept.
+        return max(self._peak, now, self._killed_at or 0)
 
 
 def exit_reason(status: int, *, via_bwrap: bool) -> str:

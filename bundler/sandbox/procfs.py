@@ -1,6 +1,7 @@
-"""What /proc tells about the function's processes: the tree under its root (bwrap itself
-left out), their resident and peak memory, which of them holds a connection, and the exit
-status of one that is not our child.
+"""What /proc tells about the function's processes: which they are (by their place in the
+tree under its root, never by name), the memory they hold between them (proportional set
+size) and their peaks, which of them holds a connection, and the exit status of one that
+is not our child.
 """
 
 from __future__ import annotations
@@ -15,67 +16,85 @@ from pathlib import Path
 from bundler.sandbox.rapi_protocol import Peer
 
 
-def function_processes(root_pid: int) -> list[int] | None:
-    """`root_pid` and its descendants that are not bwrap itself; None if it is gone."""
+def function_processes(root_pid: int, *, isolated: bool = True) -> list[int] | None:
+    """The function's processes; None if `root_pid` is gone.
+
+    Under bubblewrap `root_pid` is bwrap, whose one child is the init of the sandbox's pid
+    namespace (bwrap again): the function is everything below that init. Both are left
+    out by their place in the tree, so a process of the function that names itself
+    "bwrap" is still counted. Unsandboxed, `root_pid` is the entry point: it and all its
+    descendants.
+    """
     children: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
+    seen = False
+    for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
         except OSError:
             continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         pid = int(entry.name)
-        names[pid] = comm
+        seen = seen or pid == root_pid
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(pid)
-    if root_pid not in names:
+    if not seen:
         return None
-    found, stack = [], [root_pid]
+    tops = [root_pid]
+    if isolated:  # below bwrap and its pid-namespace init
+        tops = [grandchild for child in children.get(root_pid, ()) for grandchild in
+                children.get(child, ())]  # fmt: skip
+    found, stack = [], list(tops)
     while stack:
         pid = stack.pop()
+        found.append(pid)
         stack.extend(children.get(pid, ()))
-        if names.get(pid) != "bwrap":
-            found.append(pid)
     return found
 
 
-def resident_bytes(pids: Iterable[int]) -> int:
-    """Sum of the resident memory (VmRSS) of `pids` now, in bytes; gone ones count 0."""
+def proportional_bytes(pids: Iterable[int]) -> int:
+    """The memory `pids` hold between them now, in bytes: the sum of their proportional set
+    sizes (Pss of /proc/PID/smaps_rollup), so that pages they share (forked children, the
+    same libraries) count once, as a cgroup charges them. Gone processes count 0; where
+    smaps_rollup cannot be read (kernels before 4.14), the resident size stands in."""
     total = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/status", "rb") as status:
-                for line in status:
-                    if line.startswith(b"VmRSS:"):
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+                for line in rollup:
+                    if line.startswith(b"Pss:"):
                         total += int(line.split()[1]) * 1024
                         break
+            continue
+        except FileNotFoundError:
+            if not Path(f"/proc/{pid}").exists():
+                continue
         except (OSError, ValueError):
             continue
+        total += _status_kb(pid, b"VmRSS:") * 1024
     return total
 
 
-def tree_peak_rss(root_pid: int) -> int | None:
-    """Sum of VmHWM over `root_pid`'s descendants that are not bwrap itself, in bytes."""
-    pids = function_processes(root_pid)
-    if pids is None:
-        return None
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-        except OSError:
-            continue
-    return total
+def largest_peak(pids: Iterable[int]) -> int:
+    """The largest peak resident size (VmHWM) of any one of `pids`, in bytes: a floor for
+    what they peaked at together, which catches a spike between two samples."""
+    return max((_status_kb(pid, b"VmHWM:") * 1024 for pid in pids), default=0)
 
 
-def socket_holder(peer: Peer, server: Peer, root_pid: int) -> int | None:
+def _status_kb(pid: int, field: bytes) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def socket_holder(peer: Peer, server: Peer, root_pid: int, *, isolated: bool) -> int | None:
     """Which of the function's processes holds the TCP connection from `peer` to `server`.
 
     The Runtime API sees only an address; /proc/net/tcp maps it to a socket inode and
@@ -91,7 +110,7 @@ def socket_holder(peer: Peer, server: Peer, root_pid: int) -> int | None:
             )
     except (OSError, ValueError):
         return None
-    pids = function_processes(root_pid)
+    pids = function_processes(root_pid, isolated=isolated)
     if not inode or inode == "0" or pids is None:
         return None
     target = f"socket:[{inode}]"

@@ -4,8 +4,9 @@ callers use.
 `Sandbox` lays a bundle out as Lambda does (`layout`), picks the function's lifecycle
 (`ondemand`, `snapstart`, or `managed_instances` with AWS_LAMBDA_MAX_CONCURRENCY), which
 serves the Runtime API on loopback (`rapi_*`) and starts the bundle's entry point under
-bubblewrap (`bubblewrap`, `process`) with Lambda's read-only mounts, a private /tmp, the
-target's interpreter at /var/lang and Lambda's environment variables (`environment`).
+bubblewrap (`bubblewrap`, `process`) as Lambda's unprivileged user (`identity`) with
+Lambda's read-only mounts, a private /tmp of the ephemeral storage's size, the target's
+interpreter at /var/lang and Lambda's environment variables (`environment`).
 Without bubblewrap it runs unsandboxed in a temporary directory, with the real paths in
 the environment, and says so.
 """
@@ -21,9 +22,9 @@ from typing import Any
 
 from bundler.bundle.manifest import Manifest, load_checked
 from bundler.core import interpreters
-from bundler.core.errors import SandboxError, UsageError
+from bundler.core.errors import RequestTooLargeError, SandboxError, UsageError
 from bundler.core.target import host_arch
-from bundler.sandbox.bubblewrap import choose_isolation
+from bundler.sandbox.bubblewrap import choose_isolation, sizes_tmpfs
 from bundler.sandbox.environment import configuration_warnings
 from bundler.sandbox.layout import Layout, find_interpreter, lay_out
 from bundler.sandbox.managed_instances import ManagedInstances, max_concurrency
@@ -33,6 +34,36 @@ from bundler.sandbox.results import InvokeResult, Timings
 from bundler.sandbox.snapstart import SnapStart
 
 ACCOUNT_ID = "012345678912"
+# Lambda's ephemeral storage (/tmp): 512 MB unless configured, up to 10,240 MB
+# (configuration-ephemeral-storage.html).
+EPHEMERAL_STORAGE_MB = 512
+EPHEMERAL_STORAGE_RANGE = (512, 10_240)
+# The Invoke API refuses a synchronous (RequestResponse) event over 6 MB
+# (gettingstarted-limits.html, "Invocation payload").
+MAX_REQUEST_BYTES = 6_291_456
+
+
+def check_ephemeral_storage(size_mb: int) -> int:
+    """`size_mb` if Lambda accepts it as a function's ephemeral storage, else UsageError."""
+    low, high = EPHEMERAL_STORAGE_RANGE
+    if not low <= size_mb <= high:
+        msg = (
+            f"Ephemeral storage of {size_mb} MB: Lambda accepts {low} to {high} MB; "
+            "pass --ephemeral-storage within that range."
+        )
+        raise UsageError(msg)
+    return size_mb
+
+
+def check_request_size(payload: bytes) -> None:
+    """Refuse an event over Lambda's synchronous payload limit, as the Invoke API does."""
+    if len(payload) > MAX_REQUEST_BYTES:
+        raise RequestTooLargeError(
+            f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction "
+            f"operation (the event has {len(payload)} bytes): Lambda answers such an invoke "
+            "413 RequestTooLargeException. Send a smaller event, or pass a reference to the "
+            "data (an S3 object) instead of the data."
+        )
 
 
 class Sandbox:
@@ -41,7 +72,8 @@ class Sandbox:
     `isolate`: True requires bubblewrap, False runs unsandboxed, None uses bubblewrap
     when it works here. `interpreter` picks the Python mounted at /var/lang.
     `snapstart`: the function has SnapStart on (`bundler.sandbox.snapstart`); its init cap
-    is then SnapStart's unless `init_timeout_s` is given. With AWS_LAMBDA_MAX_CONCURRENCY
+    is then SnapStart's unless `init_timeout_s` is given. `ephemeral_storage_mb` sizes
+    /tmp (512 to 10,240, as Lambda's). With AWS_LAMBDA_MAX_CONCURRENCY
     in its variables it is a Lambda Managed Instances function
     (`bundler.sandbox.managed_instances`).
 
@@ -63,8 +95,10 @@ class Sandbox:
         region: str = "us-east-1",
         init_timeout_s: float | None = None,
         snapstart: bool = False,
+        ephemeral_storage_mb: int = EPHEMERAL_STORAGE_MB,
     ) -> None:
         self.bundle_dir = Path(bundle_dir)
+        self.ephemeral_storage_mb = check_ephemeral_storage(ephemeral_storage_mb)
         self.snapstart = snapstart
         self._init_timeout_given = init_timeout_s is not None
         if init_timeout_s is None:
@@ -117,6 +151,11 @@ class Sandbox:
             raise SandboxError(msg)
         self._check_configuration(manifest)
         self.isolated = choose_isolation(self._isolate, self.warnings)
+        if self.isolated and not sizes_tmpfs():
+            self.warnings.append(
+                "This bubblewrap cannot size a tmpfs (--size needs bubblewrap 0.8): /tmp is "
+                f"not limited to the ephemeral storage's {self.ephemeral_storage_mb} MB."
+            )
         self.interpreter = find_interpreter(target, self._interpreter_path, self.warnings)
         layout = lay_out(
             self.bundle_dir, manifest, work_dir=self._work_arg, isolated=self.isolated,
@@ -214,20 +253,23 @@ class Sandbox:
 
         Callable from several threads: invokes run one at a time, or up to
         AWS_LAMBDA_MAX_CONCURRENCY at once on Managed Instances (raising ThrottledError
-        when every worker stays busy for the function's timeout).
+        when every worker stays busy for the function's timeout). An event over Lambda's
+        6 MB synchronous limit raises RequestTooLargeError, as Invoke refuses it.
 
         A streamed response calls `on_stream_start(content_type)`, then `on_chunk(data)`
         per chunk as it arrives, from the Runtime API's thread.
         """
         if self._lifecycle is None:
             raise SandboxError("The sandbox is not open; use it as a context manager.")
+        payload = payload.encode() if isinstance(payload, str) else payload
+        check_request_size(payload)
         if trace_id is None:
             trace_id = (
                 f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
                 f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
             )
         invocation = Invocation(
-            payload=payload.encode() if isinstance(payload, str) else payload,
+            payload=payload,
             content_type=content_type,
             timeout_s=self.timeout_s,
             function_arn=(

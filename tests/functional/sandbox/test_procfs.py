@@ -17,9 +17,9 @@ def test_socket_holder_finds_the_process_of_a_connection() -> None:
         accepted, _ = server.accept()
         try:
             peer, address = client.getsockname(), server.getsockname()
-            assert socket_holder(peer, address, os.getpid()) == os.getpid()
+            assert socket_holder(peer, address, os.getpid(), isolated=False) == os.getpid()
             # Another server port: not this connection.
-            assert socket_holder(peer, ("127.0.0.1", 1), os.getpid()) is None
+            assert socket_holder(peer, ("127.0.0.1", 1), os.getpid(), isolated=False) is None
         finally:
             accepted.close()
             client.close()
