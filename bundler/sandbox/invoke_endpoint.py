@@ -7,6 +7,12 @@ time in one sandbox: warm after the first, cold again after a timeout or a crash
 AWS_LAMBDA_MAX_CONCURRENCY=N (Lambda Managed Instances) up to N requests run at once, each
 on its own request thread; one that finds every worker busy for the function's timeout
 is answered 429 TooManyRequestsException, as Lambda answers a throttled invoke.
+
+Bodies are read by Content-Length or chunked; a request whose framing cannot be read is
+answered 400 as the RIE (Go's net/http) answers it, an event over Lambda's 6 MB
+synchronous limit 413 RequestTooLargeException as the Invoke API answers it. Every request
+gets an answer: a failure of the sandbox itself is a 500 ServiceException, never a closed
+connection.
 """
 
 from __future__ import annotations
@@ -19,9 +25,15 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bundler.core.errors import SandboxError, ThrottledError
+from bundler.core.errors import RequestTooLargeError, SandboxError, ThrottledError
+from bundler.sandbox.rapi_http import (
+    BAD_REQUEST_BODY,
+    BodyTooLarge,
+    MalformedRequest,
+    read_body,
+)
 from bundler.sandbox.results import InvokeResult
-from bundler.sandbox.sandbox import Sandbox
+from bundler.sandbox.sandbox import MAX_REQUEST_BYTES, Sandbox
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
 
@@ -58,8 +70,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(404, b"404 page not found\n", {"Content-Type": "text/plain"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b"{}"
+        try:
+            body = read_body(self.rfile, self.headers, MAX_REQUEST_BYTES)
+        except MalformedRequest:
+            self.close_connection = True
+            self._send(400, BAD_REQUEST_BODY, {"Content-Type": "text/plain; charset=utf-8",
+                                              "Connection": "close"})  # fmt: skip
+            return
+        except BodyTooLarge:
+            self.close_connection = True
+            self._too_large()
+            return
+        except ConnectionError:
+            self.close_connection = True  # the caller went away mid-body
+            return
         try:
             client_context = self._client_context()
         except (binascii.Error, UnicodeDecodeError):
@@ -71,6 +95,19 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         streaming = _Relay(self)
+        try:
+            self._invoke(body or b"{}", client_context, streaming)
+        except Exception as exc:  # a bug of the sandbox's: answered, never a dropped request
+            if streaming.started:
+                streaming.end()
+                return
+            self._send(
+                500,
+                json.dumps({"Type": "Service", "message": f"{type(exc).__name__}: {exc}"}).encode(),
+                {"Content-Type": "application/json", "X-Amzn-ErrorType": "ServiceException"},
+            )
+
+    def _invoke(self, body: bytes, client_context: str | None, streaming: _Relay) -> None:
         try:
             # Like the RIE, events are JSON whatever curl labels them (-d sends a form type).
             result = self.server.sandbox.invoke(
@@ -85,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
                  "X-Amzn-ErrorType": "TooManyRequestsException"},
             )
             return
+        except RequestTooLargeError:
+            self._too_large()
+            return
         except SandboxError as exc:
             if streaming.started:
                 streaming.end()
@@ -96,6 +136,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         self._answer(result, streaming)
+
+    def _too_large(self) -> None:
+        """What the Invoke API answers an event over the synchronous limit."""
+        message = (
+            f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction "
+            "operation"
+        )
+        self._send(
+            413,
+            json.dumps({"Type": "User", "message": message}).encode(),
+            {"Content-Type": "application/json", "X-Amzn-ErrorType": "RequestTooLargeException"},
+        )
 
     def _client_context(self) -> str | None:
         """X-Amz-Client-Context, decoded: the Invoke API carries the client context

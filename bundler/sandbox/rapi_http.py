@@ -1,6 +1,7 @@
-"""How the Runtime API speaks HTTP/1.1: the threaded server, sending answers, and reading
-request bodies (by Content-Length or chunked with trailers, oversized ones drained before
-the 413).
+"""How the Runtime API (and serve's invoke endpoint) speaks HTTP/1.1: the threaded server,
+sending answers, and reading request bodies (by Content-Length or chunked with trailers,
+oversized ones drained before the 413, malformed framing answered 400 as Go's net/http,
+which RAPID and the RIE are built on, answers it).
 
 Stdlib only: `http.server` speaks HTTP/1.1 with keep-alive, which is what awslambdaric's
 libcurl client and lambundle's own client expect. Request bodies are read here, so chunked
@@ -10,7 +11,9 @@ bodies with trailers (response streaming) work.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from typing import Any
 
 from bundler.sandbox.rapi_protocol import ApiError, RuntimeSide, error_payload
@@ -32,6 +35,90 @@ class RuntimeServer(ThreadingHTTPServer):
 
 class BodyTooLarge(Exception):
     pass
+
+
+class MalformedRequest(Exception):
+    """The request's framing cannot be read (a bad Content-Length, a bad chunk size)."""
+
+
+# What Go's net/http answers a request it cannot read (then it closes the connection).
+BAD_REQUEST_BODY = b"400 Bad Request"
+
+
+def content_length(headers: Message) -> int:
+    """The request's Content-Length (0 when absent); MalformedRequest unless it is a
+    non-negative decimal number (RFC 9110, 8.6)."""
+    raw = headers.get("Content-Length")
+    if raw is None or raw.strip() == "":
+        return 0
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit():
+        raise MalformedRequest(f"bad Content-Length {raw!r}")
+    return int(value)
+
+
+def is_chunked(headers: Message) -> bool:
+    return "chunked" in headers.get("Transfer-Encoding", "").lower()
+
+
+def read_body(rfile: BufferedIOBase, headers: Message, limit: int) -> bytes:
+    """The whole request body, by Content-Length or chunked; BodyTooLarge past `limit`
+    (after draining it), MalformedRequest when the framing cannot be read,
+    ConnectionError when the body ends early."""
+    if is_chunked(headers):
+        return b"".join(read_chunks(rfile, limit, None))
+    length = content_length(headers)
+    if length > limit:
+        left = min(length, _DRAIN_LIMIT)
+        while left > 0:
+            got = rfile.read(min(left, 1 << 20))
+            if not got:
+                break
+            left -= len(got)
+        raise BodyTooLarge
+    body = rfile.read(length) if length else b""
+    if len(body) < length:
+        raise ConnectionError("truncated body")
+    return body
+
+
+def read_chunks(
+    rfile: BufferedIOBase, limit: int, trailers: dict[str, str] | None
+) -> Iterator[bytes]:
+    """Yield the chunks of a chunked body, then store its trailers in `trailers`."""
+    total = 0
+    while True:
+        line = rfile.readline(65537)
+        if not line:
+            raise ConnectionError("truncated chunked body")
+        size_field = line.split(b";", 1)[0].strip() or b"0"
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            raise MalformedRequest(f"bad chunk size {size_field!r}") from None
+        if size < 0 or size_field.startswith((b"-", b"+")):
+            raise MalformedRequest(f"bad chunk size {size_field!r}")
+        if size == 0:
+            break
+        total += size
+        data = rfile.read(size)
+        rfile.readline()  # the CRLF after each chunk
+        if len(data) < size:
+            raise ConnectionError("truncated chunk")
+        if total > limit:
+            if total > limit + _DRAIN_LIMIT:
+                raise BodyTooLarge
+            continue  # keep draining, answer 413 at the end
+        yield data
+    while True:  # trailer section, ended by an empty line
+        line = rfile.readline(65537)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if trailers is not None:
+            trailers[name.strip().lower()] = value.strip()
+    if total > limit:
+        raise BodyTooLarge
 
 
 class HTTPHandlerBase(BaseHTTPRequestHandler):
@@ -76,8 +163,13 @@ class HTTPHandlerBase(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(404, b"404 page not found\n", content_type="text/plain; charset=utf-8")
 
+    def _bad_request(self) -> None:
+        """What Go's net/http answers a request whose framing it cannot read."""
+        self.close_connection = True
+        self._send(400, BAD_REQUEST_BODY, content_type="text/plain; charset=utf-8")
+
     def _chunked(self) -> bool:
-        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        return is_chunked(self.headers)
 
     def _read_body(self, limit: int) -> bytes:
         """The whole request body; raises BodyTooLarge past `limit`, after draining it.
@@ -85,50 +177,16 @@ class HTTPHandlerBase(BaseHTTPRequestHandler):
         Draining lets a client that sends the whole body before reading (libcurl with
         `Expect:` blanked) see the 413 instead of a reset connection.
         """
-        if self._chunked():
-            return b"".join(self._read_chunks(limit, None))
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > limit:
+        try:
+            return read_body(self.rfile, self.headers, limit)
+        except (BodyTooLarge, MalformedRequest, ConnectionError):
             self.close_connection = True
-            left = min(length, _DRAIN_LIMIT)
-            while left > 0:
-                got = self.rfile.read(min(left, 1 << 20))
-                if not got:
-                    break
-                left -= len(got)
-            raise BodyTooLarge
-        return self.rfile.read(length) if length else b""
+            raise
 
     def _read_chunks(self, limit: int, trailers: dict[str, str] | None) -> Iterator[bytes]:
         """Yield the chunks of a chunked body, then store its trailers in `trailers`."""
-        total = 0
-        while True:
-            line = self.rfile.readline(65537)
-            if not line:
-                self.close_connection = True
-                raise ConnectionError("truncated chunked body")
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                break
-            total += size
-            data = self.rfile.read(size)
-            self.rfile.readline()  # the CRLF after each chunk
-            if len(data) < size:
-                self.close_connection = True
-                raise ConnectionError("truncated chunk")
-            if total > limit:
-                if total > limit + _DRAIN_LIMIT:
-                    self.close_connection = True
-                    raise BodyTooLarge
-                continue  # keep draining, answer 413 at the end
-            yield data
-        while True:  # trailer section, ended by an empty line
-            line = self.rfile.readline(65537)
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if trailers is not None:
-                trailers[name.strip().lower()] = value.strip()
-        if total > limit:
+        try:
+            yield from read_chunks(self.rfile, limit, trailers)
+        except (BodyTooLarge, MalformedRequest, ConnectionError):
             self.close_connection = True
-            raise BodyTooLarge
+            raise

@@ -12,7 +12,7 @@ import base64
 import json
 import time
 
-from bundler.sandbox.rapi_http import BodyTooLarge, HTTPHandlerBase
+from bundler.sandbox.rapi_http import BodyTooLarge, HTTPHandlerBase, MalformedRequest
 from bundler.sandbox.rapi_protocol import (
     API_VERSION,
     BEFORE_SNAPSHOT_ERROR,
@@ -111,6 +111,8 @@ class RuntimeHandler(HTTPHandlerBase):
         except ApiError as err:
             self.close_connection = True  # the body may be unread
             self._send_error(err)
+        except MalformedRequest:
+            self._bad_request()
         except ConnectionError:
             self.close_connection = True
 
@@ -163,7 +165,7 @@ class RuntimeHandler(HTTPHandlerBase):
         except BodyTooLarge:
             api.answer(inv, _too_large(MAX_STREAM_BYTES))
             raise _entity_too_large(MAX_STREAM_BYTES) from None
-        except ConnectionError:
+        except (ConnectionError, MalformedRequest):
             api.answer(
                 inv,
                 platform_error("Runtime.TruncatedResponse", "Response stream was truncated."),

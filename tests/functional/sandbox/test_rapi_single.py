@@ -315,3 +315,19 @@ def test_a_replaced_environments_poller_never_takes_the_new_event(
     status, headers, body = pool.submit(Runtime(api.address).next).result(timeout=10)
     assert (status, body) == (200, b'{"new": true}')
     assert headers["Lambda-Runtime-Aws-Request-Id"] == event.request_id
+
+
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_a_bad_content_length_is_a_400_not_a_dropped_connection(
+    api: RuntimeAPI, pool: ThreadPoolExecutor, length: str
+) -> None:
+    runtime = Runtime(api.address)
+    polled = pool.submit(runtime.next)
+    api.offer(Invocation(payload=b"{}"))
+    request_id = polled.result(timeout=10)[1]["Lambda-Runtime-Aws-Request-Id"]
+    conn = runtime.conn
+    conn.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
+    conn.putheader("Content-Length", length)
+    conn.endheaders()
+    resp = conn.getresponse()
+    assert (resp.status, resp.read()) == (400, b"400 Bad Request")
