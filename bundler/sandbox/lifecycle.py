@@ -156,16 +156,10 @@ class Lifecycle(abc.ABC, Generic[API]):
         cannot start, the layout's extract time when this is the first start)."""
         rid = invocation.request_id
         message = None
-        if self.layout.entry_point() is None:
-            message = (
-                f"RequestId: {rid} Error: Couldn't find valid bootstrap(s): "
-                f"[{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
-            )
-        else:
-            try:
-                self._spawn()
-            except EntrypointError as exc:
-                message = f"RequestId: {rid} Error: {exc}"
+        try:
+            self._spawn()
+        except EntrypointError as exc:
+            message = f"RequestId: {rid} Error: {exc}"
         if message is not None:
             failed = self._finish(
                 invocation,
@@ -187,7 +181,10 @@ class Lifecycle(abc.ABC, Generic[API]):
         log_path = self.layout.work / "logs" / f"environment-{self._environments}.log"
         self._log = log = EnvironmentLog(log_path)
         entry = self.layout.entry_point()
-        assert entry is not None
+        if entry is None:
+            raise EntrypointError(
+                f"Couldn't find valid bootstrap(s): [{TASK_ROOT}/bootstrap {OPT}/bootstrap]"
+            )
         env = None if self.layout.isolated else self.environment()
         self._spawned_at = time.monotonic()
         assert self._spawner is not None and log.file is not None

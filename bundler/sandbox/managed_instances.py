@@ -159,7 +159,10 @@ class ManagedInstances(Lifecycle[ConcurrentRuntimeAPI]):
                 "Retry, or raise AWS_LAMBDA_MAX_CONCURRENCY."
             )
             raise ThrottledError(msg)
-        return api.flight(invocation).handed_at, None  # a worker took it just now
+        # A worker took it, or it got an outcome (the environment ended), just now. Neither
+        # goes back to None, so a None hand-out read first means there is an outcome.
+        flight = api.flight(invocation)
+        return flight.handed_at, flight.outcome
 
     def _wait_for_answer(self, invocation: Invocation, handed: float) -> Outcome:
         """The invocation's outcome, or its timeout counted from the hand-out."""

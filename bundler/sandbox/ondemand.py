@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from bundler.bundle.manifest import Manifest
 from bundler.sandbox.layout import Layout
-from bundler.sandbox.lifecycle import Lifecycle, Settings
+from bundler.sandbox.lifecycle import EntrypointError, Lifecycle, Settings
 from bundler.sandbox.process import OOM_KILLED
 from bundler.sandbox.rapi_protocol import Invocation, Outcome, platform_error
 from bundler.sandbox.rapi_single import RuntimeAPI
@@ -116,7 +116,16 @@ class OnDemand(Lifecycle[RuntimeAPI]):
             f"INIT_REPORT Init Duration: {(now - self._spawned_at) * 1000:.2f} ms\t"
             "Phase: init\tStatus: timeout\n"
         )
-        self._spawn()  # kills the old process first; its exit belongs to the old generation
+        try:
+            self._spawn()  # kills the old process first; its exit belongs to the old generation
+        except EntrypointError as exc:
+            # The entry point went bad since the first start: the retried init fails as
+            # any start does (Runtime.InvalidEntrypoint), not with a traceback.
+            self._api.offer(invocation)
+            self._api.fail(platform_error(
+                "Runtime.InvalidEntrypoint", f"RequestId: {invocation.request_id} Error: {exc}"
+            ))  # fmt: skip
+            return logs + report, now
         self._log_split = None
         self._api.offer(invocation)
         return logs + report, now

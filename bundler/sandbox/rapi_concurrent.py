@@ -174,12 +174,17 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
 
     def next_event(self, peer: Peer | None = None) -> Invocation:
         arrived = time.monotonic()
-        if peer is not None and peer not in self._pids and self.identify_peer is not None:
+        with self._cond:
+            known = peer is None or peer in self._pids
+        if not known and self.identify_peer is not None:
+            assert peer is not None
             # Known before the worker parks, so its death can be told from a closed socket.
             # Not found (not readable here, process not recorded yet): tried again next time.
+            # Looked up outside the lock (it scans /proc), recorded under it.
             pid = self.identify_peer(peer)
             if pid is not None:
-                self._pids[peer] = pid
+                with self._cond:
+                    self._pids[peer] = pid
         with self._cond:
             generation = self._generation
             if self._state == "failed" or self._polling >= self.max_pollers:

@@ -70,9 +70,10 @@ class RuntimeAPIServer(abc.ABC):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a loop that never ran otherwise
+            self._server.shutdown()
+            self._thread.join(timeout=5)
         self._server.server_close()
-        self._thread.join(timeout=5)
 
     def __enter__(self: _Self) -> _Self:
         return self.start()

@@ -163,15 +163,22 @@ class Sandbox:
         )  # fmt: skip
         self._layout = layout
         self.extract_s = layout.extract_s
+        try:
+            self._lifecycle = self._new_lifecycle(manifest, layout)
+            self._lifecycle.start()
+        except BaseException:
+            # The Runtime API could not listen (no port, no threads): leave nothing behind.
+            self.close()
+            raise
+
+    def _new_lifecycle(
+        self, manifest: Manifest, layout: Layout
+    ) -> OnDemand | ManagedInstances:
         if self._max_concurrency:
-            self._lifecycle = ManagedInstances(
-                self, manifest, layout, self.timings, self._max_concurrency
-            )
-        elif self.snapstart:
-            self._lifecycle = SnapStart(self, manifest, layout, self.timings)
-        else:
-            self._lifecycle = OnDemand(self, manifest, layout, self.timings)
-        self._lifecycle.start()
+            return ManagedInstances(self, manifest, layout, self.timings, self._max_concurrency)
+        if self.snapstart:
+            return SnapStart(self, manifest, layout, self.timings)
+        return OnDemand(self, manifest, layout, self.timings)
 
     def _check_configuration(self, manifest: Manifest) -> None:
         """Pick up Managed Instances; warn about settings AWS would refuse (applied here)."""

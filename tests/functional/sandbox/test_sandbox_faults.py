@@ -1,0 +1,202 @@
+"""The sandbox's faults under races: nothing is dropped, every invoke gets an answer or a
+Lambda error, nothing is left behind.
+
+Each race is made to happen deterministically by doing the other side's step inside the
+window (a wrapped method), not by timing; the last test is the load that found them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import textwrap
+import types
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bundler.core.interpreters import Interpreter
+from bundler.sandbox import InvokeEndpoint, Sandbox, layout
+from bundler.sandbox import rapi_server as rapi_server_module
+from bundler.sandbox.layout import Layout
+from bundler.sandbox.logs import EnvironmentLog
+from bundler.sandbox.managed_instances import ManagedInstances
+from bundler.sandbox.ondemand import OnDemand
+from bundler.sandbox.rapi_protocol import Invocation, platform_error
+from tests.runtime.bundles import (
+    SandboxFactory,
+    make_bundle,
+    needs_bwrap,
+    needs_python,
+    sandbox_factory,
+)
+
+
+def settings(**overrides: Any) -> Any:
+    values = dict(
+        bundle_dir=Path("."), user_env={}, timeout_s=3.0, memory_mb=128, init_timeout_s=10.0,
+        function_name="function", region="us-east-1", ephemeral_storage_mb=512,
+    )  # fmt: skip
+    values.update(overrides)
+    return types.SimpleNamespace(**values)
+
+
+def test_a_queued_invoke_that_gets_an_outcome_before_its_withdrawal_returns_it() -> None:
+    # The environment ends (its invokes fail) between the wait for a worker and the
+    # withdrawal: the invoke must come back with that outcome, not with neither.
+    lifecycle = ManagedInstances(settings(), None, None, [], workers=1)  # type: ignore[arg-type]
+    api = lifecycle._api
+    try:
+        api.first_next_at = 0.0  # initialised: the invoke waits its own timeout
+        inv = Invocation(b"{}", timeout_s=0.0)
+        api.offer(inv)
+        ended = platform_error("Runtime.ExitError", "the environment ended")
+        real_withdraw = api.withdraw
+
+        def withdraw_after_the_end(invocation: Invocation) -> bool:
+            api.fail_all(lambda request_id: ended, api.generation)
+            return real_withdraw(invocation)
+
+        api.withdraw = withdraw_after_the_end  # type: ignore[method-assign]
+        handed, outcome = lifecycle._wait_for_worker(inv, api.generation)
+        assert (handed, outcome) == (None, ended)
+    finally:
+        api.close()
+
+
+def test_a_late_exit_is_judged_by_its_own_environments_log(tmp_path: Path) -> None:
+    # bwrap's "cannot exec" is looked for in the log of the environment that exited,
+    # not in the current one's, which may be a newer environment's.
+    work = tmp_path / "work"
+    (work / "task").mkdir(parents=True)
+    (work / "logs").mkdir()
+    interp = Interpreter(Path("/usr/bin/python3"), "3.12.0", Path("/usr"))
+    lay = Layout(work, owns_work=False, isolated=True, interpreter=interp, runtime_dir=None,
+                 extract_s=0.0)  # fmt: skip
+    lifecycle = OnDemand(settings(), None, lay, [])  # type: ignore[arg-type]
+    failed_exec = EnvironmentLog(work / "logs" / "old.log")
+    assert failed_exec.file is not None
+    failed_exec.file.write(b"bwrap: execvp /var/task/bootstrap: Permission denied\n")
+    failed_exec.close()
+    clean = EnvironmentLog(work / "logs" / "new.log")
+    api = lifecycle._api
+    try:
+        for current, exited, expected in (
+            (clean, failed_exec, "Runtime.InvalidEntrypoint"),
+            (failed_exec, clean, "Runtime.ExitError"),
+        ):
+            api.reset()
+            inv = Invocation(b"{}")
+            api.offer(inv)
+            lifecycle._log = current
+            lifecycle._report_exit(1, api.generation, exited)
+            outcome = api.wait_outcome(0)
+            assert outcome is not None
+            assert json.loads(outcome.payload)["errorType"] == expected
+    finally:
+        clean.close()
+        api.close()
+
+
+def test_a_retried_init_whose_bootstrap_went_bad_is_invalid_entrypoint(tmp_path: Path) -> None:
+    # Init never polls, so it is retried after its cap; by then the bootstrap has made
+    # itself unexecutable: the retried start fails as Lambda reports it, no traceback.
+    bootstrap = '#!/bin/sh\nchmod 644 "$0"\nexec sleep 60\n'
+    bundle = make_bundle(tmp_path, {"bootstrap": bootstrap}, "x.y", runtime="provided.al2023",
+                         lambundle=False)  # fmt: skip
+    with Sandbox(bundle, isolate=False, init_timeout_s=0.5, timeout_s=5.0) as sb:
+        result = sb.invoke(b"{}")
+    assert result.error is not None
+    assert result.error["errorType"] == "Runtime.InvalidEntrypoint", result.logs
+    assert "Couldn't find valid bootstrap(s)" in result.error["errorMessage"]
+
+
+def test_a_runtime_api_that_cannot_start_leaves_no_layout_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = make_bundle(tmp_path, {"app.py": "def handler(e, c): return 1\n"}, "app.handler",
+                         runtime="provided.al2023", lambundle=True)  # fmt: skip
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    monkeypatch.setattr(layout, "layout_root", lambda needed: str(layouts))
+
+    class NoPort:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(rapi_server_module, "RuntimeServer", NoPort)
+    with pytest.raises(OSError, match="Address already in use"):
+        Sandbox(bundle, isolate=False).open()
+    assert list(layouts.iterdir()) == []
+
+
+# -- the load that found them: Managed Instances through serve, workers killed -----------
+
+KILLER = {
+    "app.py": textwrap.dedent(
+        """
+        import os, signal
+
+        def handler(event, context):
+            if event.get("kill") == "worker":
+                os.kill(os.getpid(), signal.SIGKILL)  # this worker dies mid-invoke
+            if event.get("kill") == "environment":
+                os.kill(os.getppid(), signal.SIGKILL)  # the runtime: every worker with it
+            return {"id": event["id"]}
+        """
+    )
+}
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[SandboxFactory]:
+    with sandbox_factory(tmp_path) as factory:
+        yield factory
+
+
+@needs_bwrap[0]
+@needs_bwrap[1]
+@needs_python("3.12")
+@pytest.mark.network
+@pytest.mark.parametrize("lambundle", [False, True], ids=["awslambdaric", "lambundle"])
+def test_every_request_gets_an_answer_while_workers_and_environments_are_killed(
+    sandboxes: SandboxFactory, lambundle: bool
+) -> None:
+    sb = sandboxes(
+        KILLER, "app.handler", lambundle=lambundle, timeout_s=30.0, memory_mb=1024,
+        env={"AWS_LAMBDA_MAX_CONCURRENCY": "8"},
+    )  # fmt: skip
+    server = InvokeEndpoint(sb, port=0)
+
+    def kill(n: int) -> str | None:  # 4 workers and 4 whole environments in 200
+        return {7: "worker", 32: "environment"}.get(n % 50)
+
+    def post(n: int) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        try:
+            conn.request("POST", "/2015-03-31/functions/function/invocations",
+                         body=json.dumps({"id": n, "kill": kill(n)}))  # fmt: skip
+            resp = conn.getresponse()  # a dropped connection raises here
+            return resp.status, json.loads(resp.read())
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(9) as pool:
+        pool.submit(server.serve_forever)
+        try:
+            answers = list(pool.map(post, range(200)))
+        finally:
+            server.shutdown()
+    own = 0
+    for n, (status, body) in enumerate(answers):
+        assert status == 200, (n, status, body)  # no throttle, no failure of the sandbox
+        if body == {"id": n}:
+            own += 1
+        else:  # the function's death, as Lambda reports it to the invokes it held
+            assert kill(n) or body["errorType"] in ("Runtime.ExitError", "Sandbox.Failure"), (
+                n, body)
+            assert body["errorMessage"].startswith("RequestId: "), body
+    assert own >= 200 - 8 * 8  # at most every in-flight invoke of each killed environment
