@@ -10,6 +10,7 @@ invokes at once in one environment). Each brings its flavour of the Runtime API.
 from __future__ import annotations
 
 import abc
+import collections
 import threading
 import time
 from collections.abc import Callable
@@ -63,7 +64,7 @@ class Lifecycle(abc.ABC, Generic[API]):
         settings: Settings,
         manifest: Manifest,
         layout: Layout,
-        timings: list[Timings],
+        timings: collections.deque[Timings],
         api: API,
     ) -> None:
         self.settings = settings

@@ -7,6 +7,7 @@ environment.html).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import subprocess
 import time
@@ -52,7 +53,7 @@ class ManagedInstances(Lifecycle[ConcurrentRuntimeAPI]):
         settings: Settings,
         manifest: Manifest,
         layout: Layout,
-        timings: list[Timings],
+        timings: collections.deque[Timings],
         workers: int,
     ) -> None:
         super().__init__(settings, manifest, layout, timings, ConcurrentRuntimeAPI(workers))

@@ -7,6 +7,7 @@ retries the init as part of the first invoke.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import subprocess
@@ -49,7 +50,7 @@ class OnDemand(Lifecycle[RuntimeAPI]):
         settings: Settings,
         manifest: Manifest,
         layout: Layout,
-        timings: list[Timings],
+        timings: collections.deque[Timings],
         api: RuntimeAPI | None = None,
     ) -> None:
         super().__init__(settings, manifest, layout, timings, api or RuntimeAPI())

@@ -13,6 +13,7 @@ the environment, and says so.
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 import uuid
@@ -34,6 +35,7 @@ from bundler.sandbox.results import InvokeResult, Timings
 from bundler.sandbox.snapstart import SnapStart
 
 ACCOUNT_ID = "012345678912"
+TIMINGS_KEPT = 1_000
 # Lambda's ephemeral storage (/tmp): 512 MB unless configured, up to 10,240 MB
 # (configuration-ephemeral-storage.html).
 EPHEMERAL_STORAGE_MB = 512
@@ -116,7 +118,9 @@ class Sandbox:
         self.warnings: list[str] = []
         self.isolated = False
         self.extract_s: float | None = None
-        self.timings: list[Timings] = []
+        # The most recent invokes' timings: kept for measurements, bounded because a
+        # serve may run for millions of invokes.
+        self.timings: collections.deque[Timings] = collections.deque(maxlen=TIMINGS_KEPT)
         self.manifest: Manifest | None = None
         self.interpreter: interpreters.Interpreter | None = None
         # > 0 with AWS_LAMBDA_MAX_CONCURRENCY: Lambda Managed Instances.

@@ -8,6 +8,7 @@ again.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 from bundler.bundle.manifest import Manifest
@@ -30,7 +31,11 @@ class SnapStart(OnDemand):
     """On-demand invokes; a cold start is init, the (local) restore, then the invoke."""
 
     def __init__(
-        self, settings: Settings, manifest: Manifest, layout: Layout, timings: list[Timings]
+        self,
+        settings: Settings,
+        manifest: Manifest,
+        layout: Layout,
+        timings: collections.deque[Timings],
     ) -> None:
         super().__init__(settings, manifest, layout, timings, RuntimeAPI(snapstart=True))
         self._snapshot_split: int | None = None

@@ -174,7 +174,7 @@ def test_a_timed_out_invoke_leaves_its_siblings_and_the_environment(
     release = sb.invoke(json.dumps({"release": ["/tmp/to-a", "/tmp/to-b"]}))
     assert ok(sibling.result(60))["got"] == str(ok(release)["pid"])
     assert sb.wait_ready(60, workers=3), "every worker is back in /next"
-    assert not any(t.cold for t in sb.timings[1:]), "the environment was not reset"
+    assert not any(t.cold for t in list(sb.timings)[1:]), "the environment was not reset"
 
 
 @sandboxed
