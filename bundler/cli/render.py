@@ -148,6 +148,11 @@ def inspection(bundle_dir: Path, found: Inspection) -> str:
         ]
     lines.append("sys.path added by the loader, in order:")
     lines += [f"  {entry}" for entry in found.loader_sys_path]
+    if found.runtime_imports:
+        lines.append(
+            f"imported from the {m.target.runtime} runtime, not shipped: "
+            f"{', '.join(found.runtime_imports)} (the runtime's versions, which AWS updates)"
+        )
     lines += [f"environment: {key}={value}" for key, value in m.environment.items()]
     lines += [f"hash-pinned lock: {lock} (sha256 {m.lock_sha256})" for lock in found.locks]
     return "\n".join(lines)

@@ -22,9 +22,12 @@ from bundler.core.target import Target
 RECORD = "big-1.0.dist-info/RECORD"
 
 
-def make_bundle(tmp_path: Path, strategy: str, runtime: str = "") -> Path:
+def make_bundle(
+    tmp_path: Path, strategy: str, runtime: str = "", code: bytes = b"import big\n",
+    extra_deps: tuple[ZipEntry, ...] = (),
+) -> Path:
     """A bundle with two fake distributions, one module and one package."""
-    deps = (
+    deps = (*extra_deps,
         ZipEntry("big/__init__.py", data=b"x" * 5000),
         ZipEntry("big/__pycache__/__init__.cpython-312.pyc", data=b"y" * 1000),
         ZipEntry(RECORD, data=b"big/__init__.py,sha256=a,5000\nbig-1.0.dist-info/RECORD,,\n"),
@@ -35,7 +38,7 @@ def make_bundle(tmp_path: Path, strategy: str, runtime: str = "") -> Path:
         PlanInputs(
             target=Target("3.12", "x86_64", runtime),
             handler="app.handler",
-            code=(ZipEntry("app.py", data=b"import big\n"),),
+            code=(ZipEntry("app.py", data=code),),
             deps=deps,
             runtime=(ZipEntry("bootstrap", data=b"#!/bin/sh\n", executable=True),),
             lock_text="big==1.0\nsmall==2.0\n",
@@ -143,3 +146,53 @@ def test_inspect_refuses_a_zip_swapped_under_the_manifest(
     err = capsys.readouterr().err
     assert "function.zip is" in err and "not the zip this bundle was built with" in err
     assert "rebuild the bundle" in err and "Traceback" not in err
+
+
+HANDLER_USING_THE_RUNTIME = b"""\
+import json
+import boto3
+import big
+from botocore.config import Config
+from . import sibling
+try:
+    import six
+except ImportError:
+    six = None
+
+def handler(event, context):
+    import s3transfer  # at call time, not at import: not counted
+    return 1
+"""
+
+
+@pytest.mark.parametrize("strategy", ["fat-layer", "vendored", "pinned"])
+def test_inspect_names_the_imports_the_runtime_provides(tmp_path: Path, strategy: str) -> None:
+    found = inspect(make_bundle(tmp_path, strategy, code=HANDLER_USING_THE_RUNTIME))
+    # big ships in the bundle, json is the standard library, s3transfer is imported late.
+    assert found.runtime_imports == ("boto3", "botocore", "six")
+    assert found.to_json()["runtime_imports"] == ["boto3", "botocore", "six"]
+
+
+def test_a_shipped_sdk_is_not_the_runtimes(tmp_path: Path) -> None:
+    shipped = (
+        ZipEntry("boto3/__init__.py", data=b""),
+        ZipEntry("six.py", data=b""),
+    )
+    found = inspect(make_bundle(tmp_path, "vendored", code=HANDLER_USING_THE_RUNTIME,
+                                extra_deps=shipped))  # fmt: skip
+    assert found.runtime_imports == ("botocore",)
+
+
+def test_an_os_only_runtime_provides_no_sdk(tmp_path: Path) -> None:
+    found = inspect(make_bundle(tmp_path, "fat-layer", runtime="provided.al2023",
+                                code=HANDLER_USING_THE_RUNTIME))  # fmt: skip
+    assert found.runtime_imports == ()
+
+
+def test_inspect_says_which_imports_come_from_the_runtime(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path, "pinned", code=HANDLER_USING_THE_RUNTIME)
+    result = CliRunner().invoke(cli, ["inspect", str(bundle)])
+    assert result.exit_code == 0, result.output
+    assert "imported from the python3.12 runtime, not shipped: boto3, botocore, six" in (
+        result.output
+    )
