@@ -75,3 +75,29 @@ def test_task_root_moves_to_the_front(tmp_path, saved_path):
     loader.install(str(task), str(tmp_path / "opt"))
     assert sys.path[0] == str(task)
     assert sys.path.count(str(task)) == 1
+
+
+@pytest.mark.parametrize("pythonpath_set", [False, True])
+def test_on_a_managed_runtime_sys_path_is_awss_bootstrap_py(
+    tmp_path, saved_path, monkeypatch, pythonpath_set
+):
+    # What AWS's /var/runtime/bootstrap.py builds, the bundle's dirs after the task root.
+    monkeypatch.setenv("PYTHONPATH", "/user/set")  # restored after the test
+    if not pythonpath_set:
+        monkeypatch.delenv("PYTHONPATH")
+    task, opt, runtime_dir = tmp_path / "task", tmp_path / "opt", str(tmp_path / "runtime")
+    _paths_file(task / ".lambundle" / "paths.json", ["vendor"])
+    (task / "vendor").mkdir()
+    before = list(sys.path)
+    loader.install(str(task), str(opt), runtime_dir, pythonpath_set)
+    front = [str(task), str(task / "vendor")]
+    opt_dirs = [str(opt / "python" / "lib" / PY / "site-packages"), str(opt / "python")]
+    if pythonpath_set:
+        assert sys.path == [*front, runtime_dir, *before]
+        assert os.environ["PYTHONPATH"] == "/user/set"
+    else:
+        lang = [os.path.join(sys.base_prefix, "lib", PY, "site-packages")]
+        lang = lang if sys.version_info >= (3, 11) else []
+        # The missing /opt dirs are added again at the end, as site.addsitedir does for AWS.
+        assert sys.path == [*front, *opt_dirs, *lang, runtime_dir, *before, *opt_dirs]
+        assert os.environ["PYTHONPATH"] == runtime_dir
