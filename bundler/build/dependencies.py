@@ -18,7 +18,7 @@ from bundler.build.keys import CACHE_VERSION
 from bundler.bundle.plan import Dist
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError
-from bundler.core.progress import Report
+from bundler.core.progress import Report, Timings
 from bundler.core.target import Target
 from bundler.sources.lock import Lock, Pin
 from bundler.sources.project import Project
@@ -43,27 +43,30 @@ def install_dependencies(
     cache: Cache,
     report: Report,
     runner: dk.DockerRunner | None = None,
+    timings: Timings | None = None,
 ) -> Dependencies:
     """Lock `project`'s requirements for `target` and install them, from the cache when
     that lock (and the function's own wheels) were installed before.
 
     With a Docker `runner`, the lock may pin sdists, and what has no wheel for the target
-    is built in the image.
+    is built in the image. `timings` gets the steps "resolve", "download" and "unpack".
     """
     if not project.requirements and not project.local_wheels:
         return Dependencies()
     from bundler.sources.locking import lock_project
 
+    steps = timings or Timings()
     report("locking dependencies")
-    lock = lock_project(
-        project,
-        target,
-        resolver=resolver,
-        cache=cache,
-        report=report,
-        allow_sdist=runner is not None,
-    )
-    entry = _installed(lock, project, target, cache, report, runner)
+    with steps.step("resolve"):
+        lock = lock_project(
+            project,
+            target,
+            resolver=resolver,
+            cache=cache,
+            report=report,
+            allow_sdist=runner is not None,
+        )
+    entry = _installed(lock, project, target, cache, report, runner, steps)
     raw = json.loads((entry / "dists.json").read_text(encoding="utf-8"))
     dists = tuple(
         sorted(
@@ -80,6 +83,7 @@ def _installed(
     cache: Cache,
     report: Report,
     runner: dk.DockerRunner | None,
+    steps: Timings,
 ) -> Path:
     """The cache entry holding the lock installed (`site/`) and its distributions
     (`dists.json`), installed now when it is not there yet."""
@@ -110,9 +114,10 @@ def _installed(
 
     def build(tmp: Path) -> None:
         if runner is not None:
-            installed = _install_with_docker(
-                lock, project, target, tmp / "site", cache, runner, report
-            )
+            with steps.step("install"):
+                installed = _install_with_docker(
+                    lock, project, target, tmp / "site", cache, runner, report
+                )
         else:
             installed = install(
                 lock,
@@ -121,6 +126,7 @@ def _installed(
                 cache=cache,
                 local_wheels=project.local_wheels,
                 report=report,
+                timings=steps,
             )
         dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
         (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")

@@ -22,6 +22,7 @@ to a provided.al2023 fat layer (bundler.build.embed).
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import UsageError
 from bundler.core.interpreters import Interpreter
-from bundler.core.progress import Report, quiet
+from bundler.core.progress import Report, Timings, quiet
 from bundler.core.target import Target
 from bundler.sources.project import Project, load_project
 
@@ -69,6 +70,8 @@ class BuildResult:
     warnings: tuple[str, ...] = ()
     verified: bool = False
     embedded: EmbeddedPython | None = None
+    # Seconds per step (bundler.core.progress.Timings), and "total".
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +80,7 @@ class BuildResult:
             "warnings": list(self.warnings),
             "verified": self.verified,
             "embedded_python": self.embedded.to_json() if self.embedded else None,
+            "timings": dict(self.timings),
         }
 
 
@@ -100,6 +104,8 @@ def bundle(
     `docker_runner` runs the `docker` commands of `options.docker` (default: the docker
     client on PATH); tests pass one that plays the container.
     """
+    started = time.perf_counter()
+    steps = Timings()
     strategy = strategies.get(options.strategy)
     target = options.target
     if options.embed_python is not None:
@@ -113,7 +119,8 @@ def bundle(
     if options.docker:
         runner = docker_runner or dk.SubprocessDockerRunner()
 
-    project, handler = _load(options, cache, report)
+    with steps.step("load"):
+        project, handler = _load(options, cache, report)
     embedded = _embed(options, cache, report)
     warnings: list[str] = []
     if embedded is not None and (glibc := embedded.glibc_warning(target)):
@@ -126,25 +133,41 @@ def bundle(
         warnings.append(mode.reason)
 
     deps = install_dependencies(
-        project, target, resolver=options.resolver, cache=cache, report=report, runner=runner
+        project,
+        target,
+        resolver=options.resolver,
+        cache=cache,
+        report=report,
+        runner=runner,
+        timings=steps,
     )
-    files = gather(
-        project, deps.site, embedded.entries if embedded else (), slim=options.slim, report=report
-    )
+    with steps.step("gather"):
+        python = embedded.entries if embedded else ()
+        files = gather(project, deps.site, python, slim=options.slim, report=report)
     if compiler is not None:
         report(f"compiling bytecode with Python {mode.interpreter}")
         deps_dir = strategy.deps_dir(target)
-        files, not_compiled = _compile(files, deps_dir, target, compiler, cache, report)
+        with steps.step("compile"):
+            files, not_compiled = _compile(files, deps_dir, target, compiler, cache, report)
         warnings += not_compiled
     plan = strategy.plan(_plan_inputs(target, handler, files, deps))
     check_plan(plan)
 
     verifier, not_verified = _verifier(options, interp, runner, verifier)
     warnings += not_verified
-    result = execute(plan, out, cache=cache, bytecode=mode, verifier=verifier, report=report)
+    with steps.step("deflate"):  # writing the archives; the verification, for now, too
+        result = execute(
+            plan, out, cache=cache, bytecode=mode, verifier=verifier, report=report
+        )
     warnings += _upload_warnings(result)
+    steps.add("total", time.perf_counter() - started)
     return BuildResult(
-        out, result, tuple(warnings), verified=verifier is not None, embedded=embedded
+        out,
+        result,
+        tuple(warnings),
+        verified=verifier is not None,
+        embedded=embedded,
+        timings=steps.to_json(),
     )
 
 

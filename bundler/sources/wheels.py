@@ -24,6 +24,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
@@ -37,7 +38,7 @@ from packaging.utils import (
 from bundler.bundle.archive import MappedZip, check_member_name, make_dirs, write_file
 from bundler.core.cache import Cache, file_sha256
 from bundler.core.errors import BundleError, WheelError
-from bundler.core.progress import Report
+from bundler.core.progress import Report, Timings
 from bundler.core.target import Target
 from bundler.sources import sdist_build, seals
 from bundler.sources.lock import Lock, Pin
@@ -245,18 +246,22 @@ def install(
     cache: Cache,
     local_wheels: Iterable[Path] = (),
     report: Report | None = None,
+    timings: Timings | None = None,
 ) -> list[Distribution]:
     """Install every pin of `lock` (and `local_wheels`) for `target` into `dest`.
 
     `dest` becomes a site-packages tree: pure and platform files at its top, dist-info
     (with RECORD) kept so `importlib.metadata` works. Returns the distributions, sorted.
+    `timings` gets the steps "download" and "unpack".
     """
     say = report or (lambda _msg: None)
+    steps = timings or Timings()
     built = lock.built_from_sdists
-    wheels = fetch(
-        [p for p in lock.pins if canonicalize_name(p.name) not in built], target, cache=cache,
-        report=report,
-    )  # fmt: skip
+    with steps.step("download"):
+        wheels = fetch(
+            [p for p in lock.pins if canonicalize_name(p.name) not in built], target,
+            cache=cache, report=report,
+        )  # fmt: skip
     for pin in lock.pins:
         name = canonicalize_name(pin.name)
         if name in built:
@@ -267,7 +272,11 @@ def install(
                     "other hashes for it; lock again with 'lambundle lock --refresh'."
                 )
                 raise WheelError(msg)
-            wheels[name] = sdist_build.wheel_from_sdist(pin, sha, target, cache=cache, report=say)
+            with steps.step("sdist"):
+                wheels[name] = sdist_build.wheel_from_sdist(
+                    pin, sha, target, cache=cache, report=say
+                )
+    unpacking = time.perf_counter()
     dest.mkdir(parents=True, exist_ok=True)
     ordered = []
     for pin in sorted(lock.pins, key=lambda p: canonicalize_name(p.name)):
@@ -281,6 +290,7 @@ def install(
             raise WheelError(msg)
         say(f"Installing {wheel.name} (the function's own package)")
         out.append(install_wheel(Path(wheel), dest))
+    steps.add("unpack", time.perf_counter() - unpacking)
     return sorted(out, key=lambda d: canonicalize_name(d.name))
 
 

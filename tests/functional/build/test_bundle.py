@@ -236,3 +236,14 @@ def test_a_foreign_architecture_is_built_but_not_verified(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["bundle", str(src), "--strategy", "pinned", "--arch", other])
     assert result.exit_code == 0, result.output
     assert f"not verified in the sandbox: the target is {other}" in result.stderr
+
+
+def test_json_reports_the_time_of_each_step(tmp_path: Path) -> None:
+    src = copy_example("hello", tmp_path)
+    doc = run_bundle(str(src), "--strategy", "fat-layer", "--out", str(tmp_path / "out"))
+    timings = doc["timings"]
+    # hello has no dependencies: nothing to resolve, download or unpack; no --verify here.
+    expected = {"load", "gather", "deflate", "total"} | ({"compile"} if HAS_312 else set())
+    assert set(timings) == expected
+    assert all(isinstance(s, float) and s >= 0 for s in timings.values())
+    assert timings["total"] >= max(s for step, s in timings.items() if step != "total")
