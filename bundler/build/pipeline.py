@@ -153,7 +153,7 @@ def bundle(
     plan = strategy.plan(_plan_inputs(target, handler, files, deps))
     check_plan(plan)
 
-    verifier, not_verified = _verifier(options, interp, runner, verifier)
+    verifier, not_verified = _verifier(options, interp, runner, verifier, cache)
     warnings += not_verified
     with steps.step("deflate"):  # writing the archives; the verification, for now, too
         result = execute(
@@ -247,13 +247,14 @@ def _verifier(
     interp: Interpreter | None,
     runner: dk.DockerRunner | None,
     verifier: Verifier | None,
+    cache: Cache,
 ) -> tuple[Verifier | None, list[str]]:
     """The verifier `execute` runs (None: none), and why not when it could not choose one."""
     # Verifying needs a Python of the target version even when nothing was compiled.
     local = interp
     if local is None and (not options.bytecode or runner is not None):
         local = interpreters.find(options.target.python, options.interpreter)
-    chosen, why_not = choose_verifier(options.target, options.verify, local, verifier)
+    chosen, why_not = choose_verifier(options.target, options.verify, local, verifier, cache)
     return chosen, [why_not] if why_not else []
 
 
