@@ -131,6 +131,9 @@ def bundle(
     interp, mode, compiler = _compiler(options, runner, embedded)
     if mode.reason and options.bytecode:
         warnings.append(mode.reason)
+    # Chosen before the dependencies: the sandbox's verifier prepares while they install.
+    verifier, not_verified = _verifier(options, interp, runner, verifier, cache)
+    warnings += not_verified
 
     deps = install_dependencies(
         project,
@@ -153,8 +156,6 @@ def bundle(
     plan = strategy.plan(_plan_inputs(target, handler, files, deps))
     check_plan(plan)
 
-    verifier, not_verified = _verifier(options, interp, runner, verifier, cache)
-    warnings += not_verified
     with steps.step("deflate"):  # writing the archives; the verification, for now, too
         result = execute(
             plan, out, cache=cache, bytecode=mode, verifier=verifier, report=report

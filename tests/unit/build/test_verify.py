@@ -1,0 +1,53 @@
+"""--verify's sandbox verifier prepares the managed runtime while the build goes on."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bundler.build import verify
+from bundler.core.errors import SandboxError
+from bundler.core.interpreters import Interpreter
+from bundler.core.target import Target, host_arch
+from bundler.sandbox import managed_runtime
+
+INTERP = Interpreter(Path(sys.executable), "3.12.1", Path(sys.base_prefix))
+
+
+def test_the_managed_runtime_is_installed_before_the_verifier_is_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = threading.Event()
+    calls: list[tuple[Target, Path | None]] = []
+
+    def runtime_dir(target: Target, *, compile_with: Path | None = None) -> Path:
+        calls.append((target, compile_with))
+        started.set()
+        return Path("/nonexistent")
+
+    monkeypatch.setattr(managed_runtime, "runtime_dir", runtime_dir)
+    target = Target("3.12", host_arch())
+    verify.sandbox_verifier(INTERP, target=target)  # not called: no bundle yet
+    assert started.wait(timeout=30)
+    assert calls == [(target, INTERP.path)]
+
+
+def test_a_failed_preparation_is_left_to_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    def runtime_dir(target: Target, *, compile_with: Path | None = None) -> Path:
+        raise SandboxError("Could not install awslambdaric")
+
+    monkeypatch.setattr(managed_runtime, "runtime_dir", runtime_dir)
+    thread = verify._prepare(Target("3.12", host_arch()), INTERP)
+    assert thread is not None
+    thread.join()
+    assert not thread.is_alive()
+
+
+def test_nothing_to_prepare_for_an_os_only_runtime_or_a_foreign_arch() -> None:
+    foreign = "arm64" if host_arch() == "x86_64" else "x86_64"
+    assert verify._prepare(Target("3.12", host_arch(), "provided.al2023"), INTERP) is None
+    assert verify._prepare(Target("3.12", foreign), INTERP) is None
+    assert verify._prepare(Target("3.12", host_arch()), None) is None
