@@ -14,7 +14,9 @@ import json
 from pathlib import Path
 
 from bundler.build import docker as dk
+from bundler.build.files import STREAMS
 from bundler.build.keys import CACHE_VERSION
+from bundler.bundle.archive import raw_streams
 from bundler.bundle.plan import Dist
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError
@@ -128,11 +130,34 @@ def _installed(
                 report=report,
                 timings=steps,
             )
+            with steps.step("unpack"):
+                _write_streams(tmp / STREAMS, lock, project, target, cache)
         dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
         (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")
         seals.write_seal(tmp / "site", tmp)
 
     return cache.put_dir("site", key, build)
+
+
+def _write_streams(path: Path, lock: Lock, project: Project, target: Target, cache: Cache) -> None:
+    """Record, for each file of the installed tree, its deflated stream in the wheel it was
+    unpacked from (bundler.bundle.archive.Deflated), so the zips copy those streams
+    instead of compressing 165 MB again (numpy + scipy). A later wheel's file replaces an
+    earlier one's, as in the tree. Files `install_wheel` moved or rewrote (`.data/`,
+    RECORD) are left out or fail the check at write time: they are deflated anew.
+    """
+    from bundler.sources.wheels import fetch
+
+    # Every wheel was fetched (and its sha256 checked) by the install just now, so this
+    # finds them in the cache without a download.
+    wheels = fetch(lock.pins, target, cache=cache)
+    ordered = [wheels[name] for name in sorted(wheels)] + [Path(w) for w in project.local_wheels]
+    files: dict[str, list[int]] = {}
+    for index, wheel in enumerate(ordered):
+        for name, hint in raw_streams(wheel).items():
+            files[name] = [index, hint.offset, hint.size]
+    doc = {"wheels": [str(w) for w in ordered], "files": files}
+    path.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
 
 
 def _install_with_docker(

@@ -6,17 +6,21 @@ not shipped: bundler.build.bytecode compiles the pyc that are.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path, PurePosixPath
 
 from bundler.build.slim import slim as slim_entries
-from bundler.bundle.archive import ZipEntry, entries_from_tree
+from bundler.bundle.archive import Deflated, ZipEntry, entries_from_tree
 from bundler.bundle.layer import runtime_entries
 from bundler.core.progress import Report
 from bundler.sources.project import Project
 
 # Where bundles go inside a project by default; never part of the function itself.
 DEFAULT_OUT_DIR = ".lambundle"
+# Beside `site/` in an installed entry (bundler.build.dependencies): where each of its
+# files is already deflated, in the wheel it was unpacked from.
+STREAMS = "streams.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +45,12 @@ def gather(
     runtime's, and `python` (an embedded Python's)."""
     deps: tuple[ZipEntry, ...] = ()
     if site is not None:
-        deps = tuple(e for e in entries_from_tree(site) if not _is_bytecode(e.arcname))
+        streams = read_streams(site)
+        deps = tuple(
+            dataclasses.replace(e, deflated=streams.get(e.arcname))
+            for e in entries_from_tree(site)
+            if not _is_bytecode(e.arcname)
+        )
         if slim:
             deps, dropped = slim_entries(deps)
             report(f"--slim: left out {dropped} files")
@@ -66,3 +75,17 @@ def _is_bytecode(arcname: str) -> bool:
     # pyc from the host (pip compiles while installing) are for the wrong interpreter or
     # timestamp-based; ours replace them.
     return arcname.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{arcname}"
+
+
+def read_streams(site: Path) -> dict[str, Deflated]:
+    """The `Deflated` hints recorded beside the installed tree `site`
+    (bundler.build.dependencies), by path relative to it; none for a tree without them."""
+    try:
+        doc = json.loads((site.parent / STREAMS).read_text(encoding="utf-8"))
+        wheels = [Path(w) for w in doc["wheels"]]
+        return {
+            name: Deflated(wheels[index], offset, size)
+            for name, (index, offset, size) in doc["files"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}  # no hints: every file is deflated as usual

@@ -4,6 +4,7 @@ zips are kept in lambundle's cache (bundler.core.cache) by the content they were
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 
@@ -11,7 +12,7 @@ from bundler.bundle.archive import ZipEntry
 from bundler.core.cache import Cache
 
 # Bump when the layout of cached trees or the compile step changes.
-CACHE_VERSION = "build-v2"
+CACHE_VERSION = "build-v3"
 
 
 def entries_key(entries: Sequence[ZipEntry], cache: Cache, *parts: str) -> str:
@@ -23,7 +24,13 @@ def entries_key(entries: Sequence[ZipEntry], cache: Cache, *parts: str) -> str:
 
 
 def _content_id(entry: ZipEntry, cache: Cache) -> str:
-    """What identifies an entry's bytes: cache entries never change, so their path does."""
+    """What identifies an entry's bytes: cache entries never change, so their path does;
+    with the stream it may be copied from (a zip's bytes depend on it)."""
+    if entry.deflated is not None:
+        hint = entry.deflated
+        return f"{_content_id(dataclasses.replace(entry, deflated=None), cache)}" + (
+            f"|r:{hint.path}:{hint.offset}:{hint.size}"
+        )
     if entry.data is not None:
         return "d:" + hashlib.sha256(entry.data).hexdigest()
     assert entry.source is not None

@@ -33,6 +33,18 @@ EXEC_MODE = 0o755
 
 
 @dataclasses.dataclass(frozen=True)
+class Deflated:
+    """Where a member's content may already be deflated: a raw deflate stream inside
+    another zip (the wheel a dependency's file was unpacked from), `size` bytes at
+    `offset`. A hint, never trusted: `write_zip` copies the stream only when it inflates
+    to exactly the member's bytes."""
+
+    path: Path
+    offset: int
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
 class ZipEntry:
     """One file of an archive: its path inside the zip and where its bytes come from."""
 
@@ -40,6 +52,7 @@ class ZipEntry:
     data: bytes | None = None
     source: Path | None = None
     executable: bool = False
+    deflated: Deflated | None = None
 
     def read_size(self) -> int:
         """The member's uncompressed size, without reading it."""
@@ -96,13 +109,17 @@ def write_zip(path: Path, entries: Iterable[ZipEntry], store: MemberStore | None
     Members are deflated with libdeflate at level 6 on every CPU at once (it releases the
     GIL and is about 2.8 times as fast as zlib at that level, with slightly smaller
     output), and laid out as `zipfile` lays out members, without data descriptors. The
-    bytes depend only on the content and on libdeflate's version, which the `deflate`
-    requirement pins to a range. Archives that would need ZIP64 (over 65,535 members or
-    4 GiB, far beyond Lambda's limits) go through `zipfile` itself.
+    bytes depend only on the entries (content, and `deflated` hints) and on libdeflate's
+    version, which the `deflate` requirement pins to a range. Archives that would need
+    ZIP64 (over 65,535 members or 4 GiB, far beyond Lambda's limits) go through `zipfile`.
 
-    With a `store`, members of at least 1 MiB are deflated once and then taken from it:
-    the same shared objects recur in every strategy's zip and in every rebuild, and
-    hashing them is 50 times cheaper than deflating them. The bytes are the same.
+    An entry with a `deflated` hint (a dependency's file and its stream in the wheel it
+    came from, which the lock pins by sha256) takes that stream as it is when it inflates
+    to the entry's bytes, instead of compressing them again.
+
+    With a `store`, other members of at least 64 KiB are deflated once and then taken from
+    it: the same shared objects recur in every strategy's zip and in every rebuild, and
+    hashing them is cheaper than deflating them. The bytes are the same.
     """
     by_name = {check_member_name(e.arcname): e for e in entries}
     tmp = path.with_name(path.name + ".part")
@@ -145,6 +162,10 @@ _STORE_MIN = 64 << 10
 def _deflate(entry: ZipEntry, store: MemberStore | None = None) -> tuple[int, int, bytes]:
     """(crc32, uncompressed size, raw deflate stream) of one member."""
     data = entry.read()
+    if entry.deflated is not None:
+        reused = _reuse(entry.deflated, data)
+        if reused is not None:
+            return deflate.crc32(data), len(data), reused
     if store is None or len(data) < _STORE_MIN:
         return deflate.crc32(data), len(data), bytes(deflate.deflate_compress(data, _LEVEL))
     crc, key = deflate.crc32(data), member_key(data)
@@ -154,6 +175,38 @@ def _deflate(entry: ZipEntry, store: MemberStore | None = None) -> tuple[int, in
         deflated = bytes(deflate.deflate_compress(data, _LEVEL))
         store.put(key, deflated)
     return crc, len(data), deflated
+
+
+def _reuse(hint: Deflated, data: bytes) -> bytes | None:
+    """The hinted raw stream if it inflates to exactly `data`, else None (deflate anew).
+
+    A wheel's members are already deflated, and inflating is about seven times as fast as
+    deflating at level 6 (numpy + scipy: 0.24 s against 1.67 s on one core here), so
+    copying a checked stream makes most of a dependency-heavy zip without compressing it.
+    """
+    try:
+        with open(hint.path, "rb") as f:
+            raw = os.pread(f.fileno(), hint.size, hint.offset)
+        same = len(raw) == hint.size and deflate.deflate_decompress(raw, len(data)) == data
+    except (OSError, deflate.DeflateError, ValueError):
+        return None  # the wheel is gone from the cache, or the stream is not this file's
+    return raw if same else None
+
+
+def raw_streams(path: Path) -> dict[str, Deflated]:
+    """Each deflated file member of the zip at `path`, by name, as a `Deflated` hint."""
+    out: dict[str, Deflated] = {}
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
+        for info in zf.infolist():
+            if info.is_dir() or info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 1:
+                continue
+            header = os.pread(f.fileno(), _LOCAL_HEADER_SIZE, info.header_offset)
+            if len(header) < _LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
+                continue  # damaged: no hint, the member is deflated anew
+            name_len, extra_len = struct.unpack_from("<HH", header, 26)
+            offset = info.header_offset + _LOCAL_HEADER_SIZE + name_len + extra_len
+            out[info.filename] = Deflated(path, offset, info.compress_size)
+    return out
 
 
 def _inflates_to(deflated: bytes, size: int, crc: int) -> bool:
