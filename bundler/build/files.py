@@ -47,7 +47,9 @@ def gather(
     if site is not None:
         streams = read_streams(site)
         deps = tuple(
-            dataclasses.replace(e, deflated=streams.get(e.arcname))
+            ZipEntry(e.arcname, source=e.source, executable=e.executable, deflated=hint)
+            if (hint := streams.get(e.arcname))
+            else e
             for e in entries_from_tree(site)
             if not _is_bytecode(e.arcname)
         )
