@@ -173,8 +173,8 @@ def install(target: Target, *, compile_with: Path | None = None,
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         dirs = _dirs(tmp, target)
-        _pip_install(target, dirs.runtime, root)
-        _pip_install(target, dirs.sdk, root, SDK_REQUIREMENTS)
+        _install(target, dirs.runtime, root)
+        _install(target, dirs.sdk, root, SDK_REQUIREMENTS)
         sdk_lambda_dir = managed_runtime(target.python).sdk_dir
         if compile_with is not None:
             for path, lambda_path in {dirs.sdk: sdk_lambda_dir, dirs.runtime: RUNTIME_DIR}.items():
@@ -205,6 +205,51 @@ def _dirs(entry: Path, target: Target) -> ManagedDirs:
     runtime = entry / "runtime"
     sdk = runtime if managed_runtime(target.python).sdk_in_runtime_dir else entry / "sdk"
     return ManagedDirs(runtime, sdk)
+
+
+def _install(
+    target: Target, dest: Path, cache: Path, requirements: Path | None = None
+) -> None:
+    """Install `requirements` (AWS's client by default) for `target` into `dest`: with uv
+    where it is, pip otherwise or when uv fails (pip then reports what went wrong)."""
+    if not _uv_install(target, dest, requirements or REQUIREMENTS):
+        _pip_install(target, dest, cache, requirements)
+
+
+def _uv_install(target: Target, dest: Path, requirements: Path) -> bool:
+    """uv-install `requirements` for `target` into `dest`, every file's hash checked as by
+    pip; False (and `dest` removed) when uv is not there or fails. uv is lambundle's
+    resolver and a dependency of it; on an empty cache it takes 0.5 s here where pip takes
+    1.9 s (0.1 s of CPU against 0.7 s), and this install is on the path of a user's first
+    `bundle --verify`."""
+    uv = _find_uv()
+    if uv is None:
+        return False
+    cmd = [
+        uv, "pip", "install", "--quiet", "--no-compile", "--target", str(dest),
+        "--python-platform", f"{target.machine}-manylinux_2_17",  # manylinux2014, as pip's
+        "--python-version", target.python, "--only-binary", ":all:", "--no-deps",
+        "--require-hashes", "-r", str(requirements),
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError:
+        proc = None
+    if proc is None or proc.returncode != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        return False
+    (dest / ".lock").unlink(missing_ok=True)  # uv's lock of the target directory
+    return True
+
+
+def _find_uv() -> str | None:
+    try:
+        import uv  # type: ignore[import-not-found,unused-ignore]
+
+        path: str = uv.find_uv_bin()
+        return path
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
 
 
 def _pip_install(

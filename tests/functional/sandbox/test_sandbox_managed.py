@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bundler.core.errors import SandboxError
-from bundler.core.target import Target
+from bundler.core.target import Target, host_arch
 from bundler.sandbox import managed_runtime as managed
 
 # Stands in for the interpreter: prints what it was started with.
@@ -163,3 +163,31 @@ def test_the_managed_pins_are_the_version_the_sandbox_names_and_all_hashed() -> 
     for pin in pins:
         body = text.split(pin, 1)[1].split("==", 1)[0]
         assert "--hash=sha256:" in body, f"{pin} has no hash"
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("with_uv", [True, False])
+def test_awslambdaric_is_installed_with_uv_or_else_pip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_uv: bool
+) -> None:
+    installers: list[str] = []
+    real_uv, real_pip = managed._uv_install, managed._pip_install
+
+    def uv_install(target: Target, dest: Path) -> bool:
+        installers.append("uv")
+        return real_uv(target, dest) if with_uv else False
+
+    def pip_install(target: Target, dest: Path, cache: Path) -> None:
+        installers.append("pip")
+        real_pip(target, dest, cache)
+
+    monkeypatch.setattr(managed, "_uv_install", uv_install)
+    monkeypatch.setattr(managed, "_pip_install", pip_install)
+    runtime = managed.runtime_dir(Target("3.12", host_arch()), cache=tmp_path)
+    assert installers == (["uv"] if with_uv else ["uv", "pip"])
+    assert (runtime / "awslambdaric" / "__main__.py").is_file()
+    assert sorted(p.name for p in runtime.glob("*.dist-info")) == [
+        "awslambdaric-4.2.2.dist-info", "simplejson-4.3.0.dist-info",
+        "snapshot_restore_py-1.0.0.dist-info",
+    ]  # fmt: skip
+    assert not (runtime / ".lock").exists()
