@@ -149,8 +149,12 @@ def _write_streams(path: Path, lock: Lock, project: Project, target: Target, cac
     from bundler.sources.wheels import fetch
 
     # Every wheel was fetched (and its sha256 checked) by the install just now, so this
-    # finds them in the cache without a download.
-    wheels = fetch(lock.pins, target, cache=cache)
+    # finds them in the cache without a download. Should one be missing after all, the
+    # tree simply has no hints: every file is deflated, the zip is as correct.
+    try:
+        wheels = fetch(lock.pins, target, cache=cache)
+    except BundlerError:
+        return
     ordered = [wheels[name] for name in sorted(wheels)] + [Path(w) for w in project.local_wheels]
     files: dict[str, list[int]] = {}
     for index, wheel in enumerate(ordered):
