@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
+import sysconfig
 import threading
 from pathlib import Path
 
@@ -169,6 +170,10 @@ def _prepare(target: Target, interpreter: Interpreter | None) -> threading.Threa
         with contextlib.suppress(BundlerError):
             managed_runtime.runtime_dir(target, compile_with=interpreter.path)
 
+    # sysconfig fills its variables on first use, and before Python 3.13 another thread can
+    # see them half-filled (uv's find_uv_bin then reads EXE as None and fails): filled
+    # here, before the install and the resolver look for uv on two threads at once.
+    sysconfig.get_config_vars()
     # Not a daemon: the install finishes (or fails) before the process exits, so it never
     # leaves its temporary directory behind in the cache.
     thread = threading.Thread(target=install, name="lambundle-prepare-sandbox")

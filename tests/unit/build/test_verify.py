@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import sysconfig
 import threading
 from pathlib import Path
 
@@ -51,3 +52,24 @@ def test_nothing_to_prepare_for_an_os_only_runtime_or_a_foreign_arch() -> None:
     assert verify._prepare(Target("3.12", host_arch(), "provided.al2023"), INTERP) is None
     assert verify._prepare(Target("3.12", foreign), INTERP) is None
     assert verify._prepare(Target("3.12", host_arch()), None) is None
+
+
+def test_sysconfig_is_filled_before_the_install_thread_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python < 3.13 fills sysconfig's variables lazily and not thread-safely: the thread
+    # and the resolver (both looking for uv) must not be the first to ask.
+    if not hasattr(sysconfig, "_CONFIG_VARS"):
+        pytest.skip("sysconfig fills its variables under a lock here")
+    seen: list[object] = []
+
+    def runtime_dir(target: Target, *, compile_with: Path | None = None) -> Path:
+        seen.append(sysconfig._CONFIG_VARS)
+        return Path("/nonexistent")
+
+    monkeypatch.setattr(managed_runtime, "runtime_dir", runtime_dir)
+    monkeypatch.setattr(sysconfig, "_CONFIG_VARS", None)
+    thread = verify._prepare(Target("3.12", host_arch()), INTERP)
+    assert thread is not None
+    thread.join()
+    assert isinstance(seen[0], dict) and "EXE" in seen[0]
