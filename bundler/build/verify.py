@@ -170,7 +170,7 @@ def _prepare(target: Target, interpreter: Interpreter | None) -> threading.Threa
         with contextlib.suppress(BundlerError):
             managed_runtime.runtime_dir(target, compile_with=interpreter.path)
 
-    # sysconfig fills its variables on first use, and before Python 3.13 another thread can
+    # sysconfig fills its variables on first use, and before Python 3.12 another thread can
     # see them half-filled (uv's find_uv_bin then reads EXE as None and fails): filled
     # here, before the install and the resolver look for uv on two threads at once.
     sysconfig.get_config_vars()

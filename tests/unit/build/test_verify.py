@@ -57,10 +57,10 @@ def test_nothing_to_prepare_for_an_os_only_runtime_or_a_foreign_arch() -> None:
 def test_sysconfig_is_filled_before_the_install_thread_starts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Python < 3.13 fills sysconfig's variables lazily and not thread-safely: the thread
+    # Python < 3.12 fills sysconfig's variables lazily and not thread-safely: the thread
     # and the resolver (both looking for uv) must not be the first to ask.
-    if not hasattr(sysconfig, "_CONFIG_VARS"):
-        pytest.skip("sysconfig fills its variables under a lock here")
+    if hasattr(sysconfig, "_CONFIG_VARS_LOCK"):
+        pytest.skip("sysconfig fills its variables under a lock here (3.12+)")
     seen: list[object] = []
 
     def runtime_dir(target: Target, *, compile_with: Path | None = None) -> Path:
