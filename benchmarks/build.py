@@ -73,10 +73,6 @@ SETS: dict[str, tuple[list[str], Path | None]] = {
     "native": (["numpy", "pandas"], None),
     "scipy": (["numpy", "scipy"], None),
 }
-# lambundle's strategy per set: vendored (dependencies in the function zip, as `sam build`
-# puts them) unless that zip would be over the 50 MB a function zip may have zipped, which
-# lambundle refuses (numpy + scipy: 57.7 MB); then fat-layer, as issue 12 measured it.
-STRATEGY = {"scipy": "fat-layer"}
 # The steps of `lambundle bundle --json`'s timings the report shows, in build order.
 STEPS = ("resolve", "download", "unpack", "compile", "deflate", "verify")
 
@@ -275,7 +271,7 @@ def lambundle_build(
     if fresh:
         shutil.rmtree(out, ignore_errors=True)
     argv = [
-        LAMBUNDLE, "bundle", str(src), "--strategy", STRATEGY.get(src.name, "vendored"),
+        LAMBUNDLE, "bundle", str(src), "--strategy", "vendored",
         "--python", python, "--arch", arch, "--out", str(out), "--json",
     ]  # fmt: skip
     if slim:
@@ -389,19 +385,16 @@ def bench_set(
     # Like for like: the function zip holds code and dependencies, as the baseline's
     # artifacts do. The runtime layer (lambundle's own runtime client, which replaces the
     # one AWS's managed runtime already has) is reported on its own and in the total.
-    # fat-layer: the dependencies are in the layer, with the runtime (174 kB) counted in.
-    deps = len(lb_zips) if STRATEGY.get(name) == "fat-layer" else 1
-    lb_size, slim_size = unzipped(lb_zips[:deps]), unzipped(slim_zips[:deps])
+    lb_size, slim_size = unzipped(lb_zips[:1]), unzipped(slim_zips[:1])
     al_size = unzipped([albs_zip])
-    runtime_layer = unzipped(lb_zips[deps:])
-    fn_bc = bytecode_report(lb_zips[:deps], magic, tag)
+    runtime_layer = unzipped(lb_zips[1:])
+    fn_bc = bytecode_report(lb_zips[:1], magic, tag)
     # The bytecode aws-lambda-builders fails to ship: what lambundle's function zip ships,
     # less the usable pyc the baseline has of its own.
     missing_pyc = max(fn_bc["pyc_bytes"] - (al_bc["pyc_bytes"] if al_bc["usable"] else 0), 0)
     med = statistics.median
     result = {
         "set": name,
-        "strategy": STRATEGY.get(name, "vendored"),
         "requirements": (src / "requirements.txt").read_text().split(),
         "lambundle": {
             "cold_s": [round(t, 3) for t in lb_cold],
@@ -454,7 +447,7 @@ def lambundle_cold_with(
     out = base / "lb-flag"
     shutil.rmtree(out, ignore_errors=True)
     argv = [
-        LAMBUNDLE, "bundle", str(src), "--strategy", STRATEGY.get(src.name, "vendored"),
+        LAMBUNDLE, "bundle", str(src), "--strategy", "vendored",
         "--python", args.python,
         "--arch", args.arch, "--out", str(out), "--json", flag,
     ]  # fmt: skip
@@ -515,9 +508,7 @@ def markdown(data: dict[str, Any]) -> str:
         "# Build benchmark: lambundle vs aws-lambda-builders",
         "",
         f"Target python{data['python']} {data['arch']}; lambundle `--strategy vendored` "
-        f"({', '.join(f'{k}: {v}' for k, v in STRATEGY.items())}: its zip would exceed "
-        "the 50 MB a function zip may have) with its default flags (bytecode compiled, "
-        "`--verify` on, resolver uv); "
+        "with its default flags (bytecode compiled, `--verify` on, resolver uv); "
         f"aws-lambda-builders {m['aws_lambda_builders']} (`sam build`'s library). Medians of "
         f"{data['repeat']} round(s) in one run on one machine, the two tools taking turns "
         "going first. Cold: every cache of both tools emptied (lambundle's, uv's, pip's). "
