@@ -25,6 +25,10 @@ from bundler.core.errors import BundlerError, SandboxError
 from bundler.core.interpreters import Interpreter
 from bundler.core.target import Target, host_arch
 
+# bundler.sandbox.managed_runtime.REQUIREMENTS (AWS's client the sandbox emulates the
+# managed runtime with), named here so that an unchanged rebuild whose verification is
+# remembered never imports the sandbox (40 ms); a test holds the two to one file.
+MANAGED_REQUIREMENTS = Path(__file__).resolve().parents[1] / "sandbox" / "managed-requirements.txt"
 # Bump when what a verification proves changes.
 _VERIFIED_VERSION = "verified-v1"
 
@@ -88,15 +92,13 @@ def verification_key(bundle_dir: Path, interpreter: Interpreter) -> str:
     interpreter mounted at /var/lang (path and version), lambundle's runtime (its files),
     AWS's client the managed runtime is emulated with, the sandbox's own version, and
     whether bubblewrap isolates it."""
-    from bundler.sandbox import managed_runtime
-
     parts: list[str | bytes] = [
         _VERIFIED_VERSION,
         __version__,
         hashlib.sha256((bundle_dir / manifest.MANIFEST_NAME).read_bytes()).hexdigest(),
         str(interpreter.path),
         interpreter.version,
-        hashlib.sha256(managed_runtime.REQUIREMENTS.read_bytes()).hexdigest(),
+        hashlib.sha256(MANAGED_REQUIREMENTS.read_bytes()).hexdigest(),
         shutil.which("bwrap") or "-",
     ]
     for entry in runtime_entries():
@@ -159,13 +161,15 @@ def _prepare(target: Target, interpreter: Interpreter | None) -> threading.Threa
     On a cold cache that is an install from the index (0.5 s with uv, 1.9 s with pip here),
     which the sandbox would otherwise do when it starts; on this thread it overlaps
     resolving and downloading, which mostly wait on the network. Done once per cache;
-    later builds find it installed at the cost of a stat.
+    later builds find it installed at the cost of a stat, and the sandbox's import (40 ms)
+    happens on the thread too.
     """
     if not target.managed or interpreter is None or target.arch != host_arch():
         return None
-    from bundler.sandbox import managed_runtime
 
     def install() -> None:
+        from bundler.sandbox import managed_runtime
+
         # A failure is not lost: the sandbox's own call installs again and reports it.
         with contextlib.suppress(BundlerError):
             managed_runtime.runtime_dir(target, compile_with=interpreter.path)

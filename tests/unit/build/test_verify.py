@@ -73,3 +73,8 @@ def test_sysconfig_is_filled_before_the_install_thread_starts(
     assert thread is not None
     thread.join()
     assert isinstance(seen[0], dict) and "EXE" in seen[0]
+
+
+def test_the_verification_key_reads_the_managed_runtime_s_own_pins() -> None:
+    assert managed_runtime.REQUIREMENTS.resolve() == verify.MANAGED_REQUIREMENTS
+    assert verify.MANAGED_REQUIREMENTS.is_file()
