@@ -18,6 +18,12 @@ from bundler.sandbox import managed_runtime
 INTERP = Interpreter(Path(sys.executable), "3.12.1", Path(sys.base_prefix))
 
 
+@pytest.fixture(autouse=True)
+def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No managed runtime installed yet, whatever this machine's cache holds."""
+    monkeypatch.setenv("LAMBUNDLE_CACHE_DIR", str(tmp_path / "cache"))
+
+
 def test_the_managed_runtime_is_installed_before_the_verifier_is_called(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -78,3 +84,15 @@ def test_sysconfig_is_filled_before_the_install_thread_starts(
 def test_the_verification_key_reads_the_managed_runtime_s_own_pins() -> None:
     assert managed_runtime.REQUIREMENTS.resolve() == verify.MANAGED_REQUIREMENTS
     assert verify.MANAGED_REQUIREMENTS.is_file()
+
+
+def test_an_installed_managed_runtime_is_seen_without_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = Target("3.12", host_arch())
+    assert not verify._managed_runtime_installed(target)
+    # runtime_dir itself, with an install that writes nothing: its path and marker.
+    monkeypatch.setattr(managed_runtime, "_uv_install", lambda target, dest: True)
+    managed_runtime.runtime_dir(target)
+    assert verify._managed_runtime_installed(target)
+    assert verify._prepare(target, INTERP) is None  # nothing left to prepare
