@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from bundler.build import docker as dk
-from bundler.build.files import STREAMS
+from bundler.build.files import STREAMS, write_listing
 from bundler.build.keys import CACHE_VERSION
 from bundler.bundle.archive import raw_streams
 from bundler.bundle.plan import Dist
@@ -134,6 +134,7 @@ def _installed(
                 _write_streams(tmp / STREAMS, lock, project, target, cache)
         dists = [{"name": d.name, "version": d.version, "size": int(d.size)} for d in installed]
         (tmp / "dists.json").write_text(json.dumps(dists, sort_keys=True), encoding="utf-8")
+        write_listing(tmp / "site")
         seals.write_seal(tmp / "site", tmp)
 
     return cache.put_dir("site", key, build)

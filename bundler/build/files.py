@@ -21,6 +21,8 @@ DEFAULT_OUT_DIR = ".lambundle"
 # Beside `site/` in an installed entry (bundler.build.dependencies): where each of its
 # files is already deflated, in the wheel it was unpacked from.
 STREAMS = "streams.json"
+# Beside `site/` too: its files, so that a rebuild does not walk the tree again.
+LISTING = "listing.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +52,7 @@ def gather(
             ZipEntry(e.arcname, source=e.source, executable=e.executable, deflated=hint)
             if (hint := streams.get(e.arcname))
             else e
-            for e in entries_from_tree(site)
+            for e in site_entries(site)
             if not _is_bytecode(e.arcname)
         )
         if slim:
@@ -91,3 +93,24 @@ def read_streams(site: Path) -> dict[str, Deflated]:
         }
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return {}  # no hints: every file is deflated as usual
+
+
+def write_listing(site: Path) -> None:
+    """Record the files of the installed tree `site`, beside it, for `site_entries`."""
+    listing = [[e.arcname, e.executable] for e in entries_from_tree(site)]
+    (site.parent / LISTING).write_text(json.dumps(listing), encoding="utf-8")
+
+
+def site_entries(site: Path) -> list[ZipEntry]:
+    """`entries_from_tree(site)` for an installed tree in the cache, from its listing when
+    it has one: the tree never changes once made, and reading 7,000 names (numpy +
+    pandas) is several times cheaper than walking and stat-ing them on every rebuild."""
+    try:
+        listing = json.loads((site.parent / LISTING).read_text(encoding="utf-8"))
+        root = str(site)
+        return [
+            ZipEntry(str(name), source=Path(f"{root}/{name}"), executable=bool(executable))
+            for name, executable in listing
+        ]
+    except (OSError, ValueError, TypeError):
+        return entries_from_tree(site)
