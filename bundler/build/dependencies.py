@@ -13,6 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from bundler.build import docker as dk
 from bundler.build.files import STREAMS, write_listing
 from bundler.build.keys import CACHE_VERSION
@@ -152,8 +154,13 @@ def _write_streams(path: Path, lock: Lock, project: Project, target: Target, cac
     # Every wheel was fetched (and its sha256 checked) by the install just now, so this
     # finds them in the cache without a download. Should one be missing after all, the
     # tree simply has no hints: every file is deflated, the zip is as correct.
+    # Pins built from their sdists here are left out: there is no wheel to fetch for them
+    # (their files get no hints and are deflated).
+    built = lock.built_from_sdists
     try:
-        wheels = fetch(lock.pins, target, cache=cache)
+        wheels = fetch(
+            [p for p in lock.pins if canonicalize_name(p.name) not in built], target, cache=cache
+        )
     except BundlerError:
         return
     ordered = [wheels[name] for name in sorted(wheels)] + [Path(w) for w in project.local_wheels]

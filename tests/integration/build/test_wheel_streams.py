@@ -50,3 +50,22 @@ def test_vendored_members_are_the_wheels_own_streams(tmp_path: Path) -> None:
         shutil.rmtree(entry)
     again = bundle(dataclasses.replace(options, out=tmp_path / "again"), cache=cache)
     assert again.manifest.function.sha256 == result.manifest.function.sha256
+
+
+def test_a_pin_built_from_its_sdist_leaves_the_others_their_streams(tmp_path: Path) -> None:
+    src = tmp_path / "fn"
+    src.mkdir()
+    # docopt 0.6.2 is published as a pure-Python sdist only: built into a wheel here.
+    (src / "requirements.txt").write_text("idna==3.10\ndocopt==0.6.2\n")
+    (src / "app.py").write_text("import docopt, idna\n\ndef handler(event, context):\n    return 1")
+    cache = Cache(tmp_path / "cache")
+    options = BuildOptions(
+        src=src, strategy="vendored", target=Target("3.12", host_arch()), out=tmp_path / "out",
+        bytecode=False, verify=False,
+    )  # fmt: skip
+    bundle(options, cache=cache)
+    (streams,) = cache.root.glob(f"site/*/{STREAMS}")
+    assert "idna/core.py" in streams.read_text()
+    (wheel,) = sorted(cache.root.glob("wheels/*/idna-3.10-*.whl"))
+    zipped = tmp_path / "out" / "function.zip"
+    assert raw(zipped, "vendor/idna/core.py") == raw(wheel, "idna/core.py")
