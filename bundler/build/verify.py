@@ -18,17 +18,13 @@ from pathlib import Path
 
 from bundler import __version__
 from bundler.build.executor import Verifier
-from bundler.bundle import manifest
+from bundler.bundle import manifest, runtimes
 from bundler.bundle.layer import runtime_entries
-from bundler.core.cache import Cache, default_root
+from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, SandboxError
 from bundler.core.interpreters import Interpreter
 from bundler.core.target import Target, host_arch
 
-# bundler.sandbox.managed_runtime.REQUIREMENTS (AWS's client the sandbox emulates the
-# managed runtime with), named here so that an unchanged rebuild whose verification is
-# remembered never imports the sandbox (40 ms); a test holds the two to one file.
-MANAGED_REQUIREMENTS = Path(__file__).resolve().parents[1] / "sandbox" / "managed-requirements.txt"
 # Bump when what a verification proves changes.
 _VERIFIED_VERSION = "verified-v1"
 
@@ -98,7 +94,10 @@ def verification_key(bundle_dir: Path, interpreter: Interpreter) -> str:
         hashlib.sha256((bundle_dir / manifest.MANIFEST_NAME).read_bytes()).hexdigest(),
         str(interpreter.path),
         interpreter.version,
-        hashlib.sha256(MANAGED_REQUIREMENTS.read_bytes()).hexdigest(),
+        # AWS's client and SDK the managed runtime is emulated with, read from bundle/ so
+        # that an unchanged rebuild whose verification is remembered never imports the
+        # sandbox (40 ms).
+        runtimes.install_name("", ""),
         shutil.which("bwrap") or "-",
     ]
     for entry in runtime_entries():
@@ -157,11 +156,10 @@ def sandbox_verifier(
 
 def _managed_runtime_installed(target: Target) -> bool:
     """Whether bundler.sandbox.managed_runtime.runtime_dir has installed `target`'s already,
-    by the same path and marker it uses (a test holds the two together), without
-    importing the sandbox: an unchanged rebuild would pay 80 ms for that import."""
-    pins = hashlib.sha256(MANAGED_REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    dest = default_root() / "managed" / f"{target.python}-{target.arch}-{pins}"
-    return (dest / ".lambundle-complete").is_file()
+    by the entry and marker it uses (bundler.bundle.runtimes), without importing the
+    sandbox: an unchanged rebuild would pay 80 ms for that import."""
+    entry = runtimes.installs_root() / runtimes.install_name(target.python, target.arch)
+    return (entry / runtimes.INSTALLED_MARKER).is_file()
 
 
 def _prepare(target: Target, interpreter: Interpreter | None) -> threading.Thread | None:

@@ -17,8 +17,10 @@ pins, `SDK_PINS`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
+from bundler.core.cache import default_root
 from bundler.core.target import PYTHON_VERSIONS
 
 # awslambdaric and its dependencies, pinned with every file's sha256 (all Pythons and
@@ -27,6 +29,23 @@ CLIENT_PINS = Path(__file__).with_name("managed-client.txt")
 # boto3 and its dependencies, pinned likewise.
 SDK_PINS = Path(__file__).with_name("managed-sdk.txt")
 RUNTIME_DIR = "/var/runtime"
+# Written last into an installed emulation's cache entry: the entry is complete.
+INSTALLED_MARKER = ".lambundle-complete"
+
+
+def installs_root() -> Path:
+    """Where the sandbox installs its emulations: under lambundle's one cache root, so
+    LAMBUNDLE_CACHE_DIR moves it too."""
+    return default_root() / "managed"
+
+
+def install_name(python: str, arch: str) -> str:
+    """The cache entry of the emulation for one Python and architecture, keyed by both
+    pins files, so new pins (or an install from before they were hashed) are never taken
+    for the current ones. The build reads it too, to know without importing the sandbox
+    whether the install is done."""
+    digest = hashlib.sha256(CLIENT_PINS.read_bytes() + SDK_PINS.read_bytes())
+    return f"{python}-{arch}-{digest.hexdigest()[:12]}"
 
 # The top-level modules each pinned distribution installs (its top_level.txt), so that an
 # import can be told to come from the runtime. A test holds these to the installed files.

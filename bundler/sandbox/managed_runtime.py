@@ -14,7 +14,6 @@ site-packages on python3.11+, /var/runtime itself on python3.10.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shlex
 import shutil
@@ -24,12 +23,14 @@ from pathlib import Path
 
 from bundler.bundle.runtimes import (
     CLIENT_PINS,
+    INSTALLED_MARKER,
     RUNTIME_DIR,
     SDK_PINS,
+    install_name,
+    installs_root,
     managed_runtime,
     pinned_versions,
 )
-from bundler.core.cache import default_root
 from bundler.core.errors import SandboxError, output_tail
 from bundler.core.target import Target
 
@@ -39,7 +40,7 @@ AWSLAMBDARIC_VERSION = "4.2.2"
 REQUIREMENTS = CLIENT_PINS
 # The AWS SDK for Python (boto3 and its dependencies), pinned likewise.
 SDK_REQUIREMENTS = SDK_PINS
-_COMPLETE = ".lambundle-complete"
+_COMPLETE = INSTALLED_MARKER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +54,7 @@ class ManagedDirs:
 
 def cache_root() -> Path:
     """Under lambundle's one cache root, so LAMBUNDLE_CACHE_DIR moves this too."""
-    return default_root() / "managed"
+    return installs_root()
 
 
 def start_script(python: str, bootstrap_py: str, minor: str) -> str:
@@ -162,10 +163,7 @@ def install(target: Target, *, compile_with: Path | None = None,
     read-only and the modules would otherwise be recompiled on every cold start.
     """
     root = cache or cache_root()
-    # Keyed by the pins too: new pins (or an install from before they were hashed) are
-    # never taken for the current ones.
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + SDK_REQUIREMENTS.read_bytes())
-    entry = root / f"{target.python}-{target.arch}-{digest.hexdigest()[:12]}"
+    entry = root / install_name(target.python, target.arch)
     if (entry / _COMPLETE).is_file():
         return _dirs(entry, target)
     root.mkdir(parents=True, exist_ok=True)

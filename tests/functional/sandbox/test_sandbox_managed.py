@@ -173,18 +173,19 @@ def test_awslambdaric_is_installed_with_uv_or_else_pip(
     installers: list[str] = []
     real_uv, real_pip = managed._uv_install, managed._pip_install
 
-    def uv_install(target: Target, dest: Path) -> bool:
+    def uv_install(target: Target, dest: Path, pins: Path) -> bool:
         installers.append("uv")
-        return real_uv(target, dest) if with_uv else False
+        return real_uv(target, dest, pins) if with_uv else False
 
-    def pip_install(target: Target, dest: Path, cache: Path) -> None:
+    def pip_install(target: Target, dest: Path, cache: Path, pins: Path | None = None) -> None:
         installers.append("pip")
-        real_pip(target, dest, cache)
+        real_pip(target, dest, cache, pins)
 
     monkeypatch.setattr(managed, "_uv_install", uv_install)
     monkeypatch.setattr(managed, "_pip_install", pip_install)
     runtime = managed.runtime_dir(Target("3.12", host_arch()), cache=tmp_path)
-    assert installers == (["uv"] if with_uv else ["uv", "pip"])
+    # AWS's client, then the SDK: each by uv, or by pip once uv has failed.
+    assert installers == (["uv", "uv"] if with_uv else ["uv", "pip", "uv", "pip"])
     assert (runtime / "awslambdaric" / "__main__.py").is_file()
     assert sorted(p.name for p in runtime.glob("*.dist-info")) == [
         "awslambdaric-4.2.2.dist-info", "simplejson-4.3.0.dist-info",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bundler.build import verify
+from bundler.bundle import manifest, runtimes
 from bundler.core.errors import SandboxError
 from bundler.core.interpreters import Interpreter
 from bundler.core.target import Target, host_arch
@@ -81,9 +82,20 @@ def test_sysconfig_is_filled_before_the_install_thread_starts(
     assert isinstance(seen[0], dict) and "EXE" in seen[0]
 
 
-def test_the_verification_key_reads_the_managed_runtime_s_own_pins() -> None:
-    assert managed_runtime.REQUIREMENTS.resolve() == verify.MANAGED_REQUIREMENTS
-    assert verify.MANAGED_REQUIREMENTS.is_file()
+def test_the_verification_key_covers_the_managed_runtime_s_pins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, sdk = tmp_path / "client.txt", tmp_path / "sdk.txt"
+    client.write_text("awslambdaric==1 --hash=sha256:aa\n")
+    sdk.write_text("boto3==1 --hash=sha256:bb\n")
+    monkeypatch.setattr(runtimes, "CLIENT_PINS", client)
+    monkeypatch.setattr(runtimes, "SDK_PINS", sdk)
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    (bundle / manifest.MANIFEST_NAME).write_text("{}")
+    before = verify.verification_key(bundle, INTERP)
+    sdk.write_text("boto3==2 --hash=sha256:cc\n")
+    assert verify.verification_key(bundle, INTERP) != before
 
 
 def test_an_installed_managed_runtime_is_seen_without_the_sandbox(
@@ -92,7 +104,7 @@ def test_an_installed_managed_runtime_is_seen_without_the_sandbox(
     target = Target("3.12", host_arch())
     assert not verify._managed_runtime_installed(target)
     # runtime_dir itself, with an install that writes nothing: its path and marker.
-    monkeypatch.setattr(managed_runtime, "_uv_install", lambda target, dest: True)
+    monkeypatch.setattr(managed_runtime, "_uv_install", lambda target, dest, pins: True)
     managed_runtime.runtime_dir(target)
     assert verify._managed_runtime_installed(target)
     assert verify._prepare(target, INTERP) is None  # nothing left to prepare
