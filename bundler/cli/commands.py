@@ -440,8 +440,9 @@ def compare_command(
         arch = arch or "x86_64"  # Lambda's default, not this machine's
     options = comparing.compare_options(
         src, strategies=_csv(strategies), extra=_csv(variants), python=python,
-        pythons=_csv(pythons), baseline=not no_baseline, arch=arch, plot=plot_file, cold=cold,
-        warm=warm, handler=handler, resolver=resolver, importtime=not no_importtime,
+        pythons=_csv(pythons), baseline=not no_baseline, arch=arch, plot=plot_file,
+        json_file=json_file, cold=cold, warm=warm, handler=handler, resolver=resolver,
+        importtime=not no_importtime,
     )  # fmt: skip
     payload = event.read() if event is not None else b"{}"
     try:

@@ -192,10 +192,25 @@ def compared(result: dict[str, Any]) -> str:
 
 
 def write_report(result: dict[str, Any], path: Path) -> None:
-    """A compare report with every raw sample, as JSON."""
+    """A compare report with every raw sample, as JSON, replaced whole (never half written).
+
+    `compare` checked the place before measuring; this still fails clearly if it changed.
+    """
+    from bundler.core.errors import UsageError
     from bundler.measure.report import dumps
 
-    path.write_text(dumps(result), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        try:
+            tmp.write_text(dumps(result), encoding="utf-8")
+            tmp.replace(path)
+        except BaseException:  # a full disk, a signal: no half-written .part stays
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        msg = f"Cannot write --json {path} ({exc.strerror}); choose another path."
+        raise UsageError(msg) from None
 
 
 def write_compared(result: dict[str, Any], json_file: Path | None, plot: Path | None) -> None:

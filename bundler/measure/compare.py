@@ -74,6 +74,7 @@ def compare_options(
     baseline: bool = True,
     arch: str = "",
     plot: Path | None = None,
+    json_file: Path | None = None,
     cold: int = 10,
     warm: int = 30,
     handler: str | None = None,
@@ -81,15 +82,39 @@ def compare_options(
     importtime: bool = True,
 ) -> CompareOptions:
     """The options of a compare, refused before anything is built or measured when the
-    `plot` file's format cannot be written or a variant is not one (`plan_variants`);
-    `arch` is this machine's when not given."""
+    `plot` file's format cannot be written, the `plot` or `json_file` cannot be written
+    where it is named, or a variant is not one (`plan_variants`); `arch` is this
+    machine's when not given."""
     if plot is not None:
         check_plot_path(plot)
+        check_writable(plot, "--plot")
+    if json_file is not None:
+        check_writable(json_file, "--json")
     planned = plan_variants(strategies, extra, python=python, pythons=pythons, baseline=baseline)
     return CompareOptions(
         src=src, variants=tuple(planned), cold=cold, warm=warm, arch=arch or host_arch(),
         handler=handler, resolver=resolver, importtime=importtime,
     )  # fmt: skip
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse an output file that cannot be written, before minutes of measuring.
+
+    The files are written whole through a temporary file next to them (render.write_report,
+    plot.write_plot), so creating one in the same directory is exactly what must work.
+    """
+    parent = path.absolute().parent
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: that is a directory; name a file in it.")
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(f"{option} {path}: {parent} {problem}; choose another path.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        msg = f"{option} {path}: cannot write in {parent} ({exc.strerror}); choose another path."
+        raise UsageError(msg) from None
 
 
 # -- the orchestration ---------------------------------------------------------------------

@@ -185,21 +185,27 @@ def check_plot_path(path: Path) -> str:
 
 
 def write_plot(result: dict[str, Any], path: Path) -> None:
-    """Write the picture as .svg, or .png through rsvg-convert when it is installed."""
+    """Write the picture as .svg, or .png through rsvg-convert, replaced whole (never half
+    written); `compare` checked the place before measuring."""
     fmt = check_plot_path(path)
     svg = plot_svg(result)
+    tmp = path.with_name(f".{path.name}.part")
     try:
         if fmt == "svg":
-            path.write_text(svg, encoding="utf-8")
-            return
-        exe = shutil.which("rsvg-convert") or "rsvg-convert"
-        proc = subprocess.run(
-            [exe, "--format", "png", "--output", str(path)],
-            input=svg.encode(), capture_output=True, check=False,
-        )  # fmt: skip
+            tmp.write_text(svg, encoding="utf-8")
+        else:
+            exe = shutil.which("rsvg-convert") or "rsvg-convert"
+            proc = subprocess.run(
+                [exe, "--format", "png", "--output", str(tmp)],
+                input=svg.encode(), capture_output=True, check=False,
+            )  # fmt: skip
+            if proc.returncode != 0:
+                error = proc.stderr.decode(errors="replace")
+                raise BundlerError(f"rsvg-convert could not write {path}: {error}")
+        tmp.replace(path)
     except OSError as exc:
         msg = f"Cannot write --plot {path} ({exc.strerror}); choose another path."
         raise UsageError(msg) from None
-    if proc.returncode != 0:
-        msg = f"rsvg-convert could not write {path}: {proc.stderr.decode(errors='replace')}"
-        raise BundlerError(msg)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

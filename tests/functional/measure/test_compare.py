@@ -160,6 +160,13 @@ def test_a_plot_format_it_cannot_write_is_refused_before_measuring(tmp_path, cap
     assert "building" not in err
 
 
+def test_a_json_file_it_cannot_write_is_refused_before_measuring(capsys):
+    code, _, err = run_failing(["compare", str(HELLO), "--json", "/nonexistent/r.json"], capsys)
+    assert code == 2
+    assert "--json /nonexistent/r.json: /nonexistent does not exist" in err
+    assert "Traceback" not in err and "building" not in err
+
+
 @pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs rsvg-convert")
 def test_png_plot_through_rsvg_convert(tmp_path):
     png = tmp_path / "r.png"

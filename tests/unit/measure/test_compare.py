@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bundler.core.errors import BundlerError, UsageError
-from bundler.measure.compare import CompareOptions, run_compare
+from bundler.measure.compare import CompareOptions, compare_options, run_compare
 from bundler.measure.report import ColdSample, dumps, render_footer, render_importtime
 from bundler.measure.runner import ColdRun, MeasureError
 from bundler.measure.variants import BASELINE, plan_variants
@@ -190,3 +190,47 @@ def test_nothing_built_gives_an_empty_report_with_every_failure(tmp_path):
 def test_bad_counts_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="--cold"):
         run_compare(options(plan_variants(), cold=0), builder_for(tmp_path), FakeRunner({}))
+
+
+@pytest.mark.parametrize("option", ["json_file", "plot"])
+def test_an_output_in_a_missing_directory_is_refused_before_anything_runs(tmp_path, option):
+    path = tmp_path / "missing" / "r.svg"
+    flag = "--json" if option == "json_file" else "--plot"
+    with pytest.raises(UsageError, match=f"{flag} .*missing does not exist"):
+        compare_options(Path("fn"), **{option: path})
+
+
+def test_an_output_whose_directory_is_a_file_or_that_is_a_directory_is_refused(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="--json .* is not a directory"):
+        compare_options(Path("fn"), json_file=tmp_path / "file" / "r.json")
+    with pytest.raises(UsageError, match="--json .* that is a directory"):
+        compare_options(Path("fn"), json_file=tmp_path)
+
+
+def test_an_output_directory_that_refuses_files_is_refused(tmp_path, monkeypatch):
+    # As root a chmod does not stop a write, so the refusal comes from a stand-in.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("bundler.measure.compare.tempfile.NamedTemporaryFile", refuse)
+    with pytest.raises(UsageError, match=r"--json .*r.json: cannot write in .*Permission denied"):
+        compare_options(Path("fn"), json_file=tmp_path / "r.json")
+
+
+def test_a_writable_output_leaves_nothing_behind(tmp_path):
+    compare_options(Path("fn"), json_file=tmp_path / "r.json", plot=tmp_path / "r.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_that_cannot_be_written_after_measuring_is_a_clear_error(tmp_path):
+    from bundler.cli.render import write_report
+
+    runner = FakeRunner({"pinned": 1, "baseline": 2})
+    plan = options(plan_variants(["pinned"]), importtime=False)
+    report = run_compare(plan, builder_for(tmp_path), runner)
+    gone = tmp_path / "gone"  # checked before measuring, removed since
+    with pytest.raises(UsageError, match=r"Cannot write --json .*r.json"):
+        write_report(report, gone / "r.json")
+    write_report(report, tmp_path / "r.json")
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["r.json"]
