@@ -80,20 +80,23 @@ def plan_variants(
     pythons: Sequence[str] = (),
     baseline: bool = True,
 ) -> list[Variant]:
-    """The variants to measure: the strategies, extras, other Pythons, then the baseline.
+    """The variants to measure: the strategies, extras, other Pythons, then the baselines.
 
-    `pythons` adds every strategy and the baseline again for each other minor version.
+    `pythons` adds every strategy again for each other minor version. With `baseline`,
+    every Python a variant runs on gets its own baseline (`baseline@3.X`, then `baseline`
+    for `python`), so that each ratio compares packagings on one interpreter.
     """
     specs = [*strategies, *extra]
     for other in pythons:
         if other != python:
             specs += [f"{s}@{other}" for s in strategies]
-            if baseline:
-                specs.append(f"{BASELINE}@{other}")
-    if baseline:
-        specs.append(BASELINE)
     out: dict[str, Variant] = {}
     for spec in specs:
         variant = parse_variant(spec, python)
         out.setdefault(variant.name, variant)
+    if baseline:
+        others = [v.python for v in out.values() if v.python != python]
+        for version in [*dict.fromkeys(others), python]:
+            variant = parse_variant(f"{BASELINE}@{version}", python)
+            out.setdefault(variant.name, variant)
     return list(out.values())

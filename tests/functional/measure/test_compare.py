@@ -22,7 +22,8 @@ from tests.runtime.bundles import needs_python
 ROOT = Path(__file__).resolve().parents[3]
 HELLO = ROOT / "examples" / "hello"
 VARIANTS = ["fat-layer", "vendored", "pinned", "baseline"]
-COLD_FIELDS = ["extract_ms", "init_ms", "first_invoke_ms", "cold_total_ms", "peak_rss_kb"]
+COLD_FIELDS = ["extract_ms", "init_ms", "first_invoke_ms", "init_invoke_ms", "cold_total_ms",
+               "peak_rss_kb"]
 
 pytestmark = [pytest.mark.sandbox, needs_python("3.12"), pytest.mark.network]
 
@@ -62,8 +63,8 @@ def test_table_has_a_row_per_variant_and_the_import_breakdown(hello_run):
     assert rows == VARIANTS
     # Every non-baseline row shows its ratio to the baseline; the baseline its own 1.00x.
     assert all("x)" in line for line in lines[2:6])
-    assert "ratio to the baseline 'baseline'" in out
-    assert "import time of" in out and "(slowest)" in out
+    assert "(Nx) = ratio to the baseline 'baseline' for Python 3.12" in out
+    assert "import time of" in out and "highest median init+1st in the table" in out
     # Progress went to stderr while it ran.
     assert "cold 2/2 baseline" in err and "cold 1/2 fat-layer" in err
 
@@ -165,6 +166,27 @@ def test_a_json_file_it_cannot_write_is_refused_before_measuring(capsys):
     assert code == 2
     assert "--json /nonexistent/r.json: /nonexistent does not exist" in err
     assert "Traceback" not in err and "building" not in err
+
+
+@needs_python("3.11")
+def test_another_python_is_compared_with_its_own_baseline(tmp_path):
+    json_file = tmp_path / "r.json"
+    code, out, err = run([
+        "compare", str(HELLO), "--strategies", "vendored", "--pythons", "3.11", "--cold", "1",
+        "--warm", "0", "--no-importtime", "--json", str(json_file),
+    ])  # fmt: skip
+    assert code == 0, err
+    report = json.loads(json_file.read_text())
+    rows = {v["name"]: v for v in report["variants"]}
+    assert list(rows) == ["vendored", "vendored@3.11", "baseline@3.11", "baseline"]
+    assert rows["vendored@3.11"]["baseline"] == "baseline@3.11"
+    assert rows["vendored"]["baseline"] == "baseline"
+    assert "python3.11" in rows["baseline@3.11"]["description"]
+    own = rows["vendored@3.11"]["cold_total_ms"]["median"]
+    base = rows["baseline@3.11"]["cold_total_ms"]["median"]
+    assert rows["vendored@3.11"]["ratio_to_baseline"]["cold_total_ms"] == own / base
+    assert ("(Nx) = ratio to the baseline of the variant's own Python: 'baseline@3.11' for "
+            "Python 3.11, 'baseline' for Python 3.12") in out  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs rsvg-convert")

@@ -2,13 +2,20 @@
 
 import contextlib
 import math
+import re
 from pathlib import Path
 
 import pytest
 
 from bundler.core.errors import BundlerError, UsageError
 from bundler.measure.compare import CompareOptions, compare_options, run_compare
-from bundler.measure.report import ColdSample, dumps, render_footer, render_importtime
+from bundler.measure.report import (
+    ColdSample,
+    dumps,
+    render_footer,
+    render_importtime,
+    render_table,
+)
 from bundler.measure.runner import ColdRun, MeasureError
 from bundler.measure.variants import BASELINE, plan_variants
 
@@ -119,13 +126,95 @@ def test_import_breakdown_of_slowest_and_fastest_with_the_profiling_variable(tmp
     assert len(report["variants"][0]["samples"]["cold"]) == 2
 
 
-def test_slowest_and_fastest_are_by_init_time_not_extraction(tmp_path):
+def test_slowest_and_fastest_are_by_init_and_first_invoke_not_extraction(tmp_path):
     variants = plan_variants(["fat-layer"])
     # fat-layer's cold total is the larger, all of it extraction; its init is the smaller.
     runner = FakeRunner({"fat-layer": 500, "baseline": 400}, extract_ms={"fat-layer": 450})
     report = run_compare(options(variants), builder_for(tmp_path), runner)
     assert (report["importtime"]["slowest"], report["importtime"]["fastest"]) == (
         "baseline", "fat-layer")
+
+
+def _cell(report, name, header):
+    """The text of one cell of the rendered table: `name`'s row, `header`'s column."""
+    lines = render_table(report).splitlines()
+    start = lines[0].index(header)
+    row = next(line for line in lines[2:] if line.split()[0] == name)
+    return row[start:].split()[0]
+
+
+def test_the_breakdowns_label_is_the_tables_own_figure_and_its_start_is_named(tmp_path):
+    # vendored has the lowest cold total, pinned the lowest init + first invoke (the
+    # issue: "(fastest)" named one variant while another had the lowest cold total).
+    variants = plan_variants(["vendored", "pinned"])
+    runner = FakeRunner({"vendored": 300, "pinned": 320, "baseline": 900},
+                        extract_ms={"vendored": 150, "pinned": 200})  # fmt: skip
+    report = run_compare(options(variants, warm=0), builder_for(tmp_path), runner)
+    assert report["importtime"]["fastest"] == "pinned"
+    text = render_importtime(report)
+    assert "(fastest)" not in text and "(slowest)" not in text
+    table_figure = _cell(report, "pinned", "init+1st")
+    assert f"import time of pinned (lowest median init+1st in the table, {table_figure} ms)" in text
+    assert f"import time of baseline (highest median init+1st in the table, " \
+           f"{_cell(report, 'baseline', 'init+1st')} ms)" in text  # fmt: skip
+    # It says the breakdown comes from a start of its own, and gives that start's figure.
+    assert "not among the table's samples" in text.splitlines()[0]
+    pinned = report["importtime"]["breakdowns"]["pinned"]
+    assert pinned["median_init_invoke_ms"] == report["variants"][1]["init_invoke_ms"]["median"]
+    assert f"that start's init+1st of {pinned['init_invoke_ms']:.0f} ms" in text
+
+
+def test_other_pythons_are_compared_with_the_baseline_of_their_own_python(tmp_path):
+    variants = plan_variants(["pinned"], pythons=["3.11"])
+    runner = FakeRunner({"pinned": 300, "pinned@3.11": 330, "baseline@3.11": 1100,
+                         "baseline": 1000})  # fmt: skip
+    report = run_compare(options(variants, importtime=False), builder_for(tmp_path), runner)
+    rows = {row["name"]: row for row in report["variants"]}
+    assert rows["pinned@3.11"]["python"] == "3.11"
+    assert rows["pinned@3.11"]["baseline"] == "baseline@3.11"
+    assert rows["pinned@3.11"]["ratio_to_baseline"]["cold_total_ms"] == 330 / 1100
+    assert rows["pinned"]["ratio_to_baseline"]["cold_total_ms"] == 300 / 1000
+    assert report["baseline"] == "baseline"
+    assert report["baselines"] == {"3.11": "baseline@3.11", "3.12": "baseline"}
+
+
+def test_the_report_says_when_it_was_measured(tmp_path):
+    runner = FakeRunner({"pinned": 1, "baseline": 2})
+    plan = options(plan_variants(["pinned"]), importtime=False)
+    report = run_compare(plan, builder_for(tmp_path), runner)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["settings"]["date"])
+    assert report["settings"]["python"] == "3.12"
+
+
+@pytest.mark.parametrize("option", ["json_file", "plot"])
+def test_an_output_in_a_missing_directory_is_refused_before_anything_runs(tmp_path, option):
+    path = tmp_path / "missing" / "r.svg"
+    flag = "--json" if option == "json_file" else "--plot"
+    with pytest.raises(UsageError, match=f"{flag} .*missing does not exist"):
+        compare_options(Path("fn"), **{option: path})
+
+
+def test_an_output_whose_directory_is_a_file_or_that_is_a_directory_is_refused(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="--json .* is not a directory"):
+        compare_options(Path("fn"), json_file=tmp_path / "file" / "r.json")
+    with pytest.raises(UsageError, match="--json .* that is a directory"):
+        compare_options(Path("fn"), json_file=tmp_path)
+
+
+def test_an_output_directory_that_refuses_files_is_refused(tmp_path, monkeypatch):
+    # As root a chmod does not stop a write, so the refusal comes from a stand-in.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("bundler.measure.compare.tempfile.NamedTemporaryFile", refuse)
+    with pytest.raises(UsageError, match=r"--json .*r.json: cannot write in .*Permission denied"):
+        compare_options(Path("fn"), json_file=tmp_path / "r.json")
+
+
+def test_a_writable_output_leaves_nothing_behind(tmp_path):
+    compare_options(Path("fn"), json_file=tmp_path / "r.json", plot=tmp_path / "r.svg")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_variant_that_fails_to_build_is_reported_and_the_rest_measured(tmp_path):
@@ -190,37 +279,6 @@ def test_nothing_built_gives_an_empty_report_with_every_failure(tmp_path):
 def test_bad_counts_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="--cold"):
         run_compare(options(plan_variants(), cold=0), builder_for(tmp_path), FakeRunner({}))
-
-
-@pytest.mark.parametrize("option", ["json_file", "plot"])
-def test_an_output_in_a_missing_directory_is_refused_before_anything_runs(tmp_path, option):
-    path = tmp_path / "missing" / "r.svg"
-    flag = "--json" if option == "json_file" else "--plot"
-    with pytest.raises(UsageError, match=f"{flag} .*missing does not exist"):
-        compare_options(Path("fn"), **{option: path})
-
-
-def test_an_output_whose_directory_is_a_file_or_that_is_a_directory_is_refused(tmp_path):
-    (tmp_path / "file").write_text("")
-    with pytest.raises(UsageError, match="--json .* is not a directory"):
-        compare_options(Path("fn"), json_file=tmp_path / "file" / "r.json")
-    with pytest.raises(UsageError, match="--json .* that is a directory"):
-        compare_options(Path("fn"), json_file=tmp_path)
-
-
-def test_an_output_directory_that_refuses_files_is_refused(tmp_path, monkeypatch):
-    # As root a chmod does not stop a write, so the refusal comes from a stand-in.
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr("bundler.measure.compare.tempfile.NamedTemporaryFile", refuse)
-    with pytest.raises(UsageError, match=r"--json .*r.json: cannot write in .*Permission denied"):
-        compare_options(Path("fn"), json_file=tmp_path / "r.json")
-
-
-def test_a_writable_output_leaves_nothing_behind(tmp_path):
-    compare_options(Path("fn"), json_file=tmp_path / "r.json", plot=tmp_path / "r.svg")
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_report_that_cannot_be_written_after_measuring_is_a_clear_error(tmp_path):

@@ -36,3 +36,11 @@ def test_default_plan_is_small_and_other_pythons_add_every_strategy():
                                            pythons=["3.12", "3.13"])]  # fmt: skip
     assert names == ["fat-layer", "fat-layer/no-pyc", "fat-layer@3.13", "baseline@3.13",
                      "baseline"]  # fmt: skip
+
+
+def test_every_python_a_variant_runs_on_gets_its_own_baseline():
+    names = [v.name for v in plan_variants(["pinned"], ["vendored@3.11", "fat-layer@3.13"])]
+    assert names == ["pinned", "vendored@3.11", "fat-layer@3.13", "baseline@3.11",
+                     "baseline@3.13", "baseline"]  # fmt: skip
+    assert [v.name for v in plan_variants(["pinned"], ["vendored@3.11"], baseline=False)] == [
+        "pinned", "vendored@3.11"]
