@@ -103,12 +103,16 @@ def test_svg_has_one_row_per_variant(hello_run):
     assert code == 0, err
     root = ET.parse(tmp / "r.svg").getroot()
     ns = "{http://www.w3.org/2000/svg}"
-    texts = [t.text for t in root.iter(f"{ns}text")]
+    texts = [t.text or "" for t in root.iter(f"{ns}text")]
+    # Once among the cold starts, once among the phases.
     for name in VARIANTS:
-        assert texts.count(name) == 1
+        assert texts.count(name) == 2
     # Every cold sample is a dot: 4 variants x 2 cold starts.
     assert len(list(root.iter(f"{ns}circle"))) == 8
-    assert sum(1 for t in texts if t and t.endswith("x baseline")) == 3
+    ratios = [t for t in texts if t.endswith("x the 3.12 baseline")]
+    assert len([t for t in ratios if not t.startswith("init+1st")]) == 3
+    assert len([t for t in ratios if t.startswith("init+1st")]) == 3
+    assert any(t.startswith("Python 3.12.") and t.endswith(", pip --target") for t in texts)
 
 
 def test_a_missing_interpreter_is_reported_and_the_rest_measured(tmp_path):
