@@ -420,6 +420,8 @@ def compare_command(
                   "s3_bucket", "keep"),
             why="not for a template yet; compare one function's directory with them.",
         )  # fmt: skip
+        if json_file is not None:
+            comparing.check_writable(json_file, "--json")
         found = compare_application(
             src, strategies=_csv(strategies), extra=_csv(variants), baseline=not no_baseline,
             cold=cold, warm=warm, resolver=resolver, importtime=not no_importtime, out=out,

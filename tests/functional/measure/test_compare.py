@@ -172,6 +172,20 @@ def test_a_json_file_it_cannot_write_is_refused_before_measuring(capsys):
     assert "Traceback" not in err and "building" not in err
 
 
+def test_a_json_file_it_cannot_write_is_refused_before_a_template_is_measured(tmp_path, capsys):
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Hello:\n"
+        "    Type: AWS::Serverless::Function\n"
+        f"    Properties: {{CodeUri: {HELLO}, Handler: app.handler, Runtime: python3.12}}\n"
+    )
+    code, _, err = run_failing(["compare", str(template), "--json", "/nonexistent/r.json"],
+                               capsys)  # fmt: skip
+    assert code == 2
+    assert "--json /nonexistent/r.json: /nonexistent does not exist" in err
+    assert "comparing" not in err and "building" not in err
+
+
 @needs_python("3.11")
 def test_another_python_is_compared_with_its_own_baseline(tmp_path):
     json_file = tmp_path / "r.json"
