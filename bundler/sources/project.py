@@ -8,8 +8,9 @@ block (https://peps.python.org/pep-0723/).
 
 The handler comes from `--handler`, else `[tool.lambundle] handler` in pyproject.toml,
 else it is inferred when exactly one top-level `def handler(event, context)` or
-`def lambda_handler(event, context)` exists; a script with a `main()` and no such function
-uses the `script.py` convention (the runtime calls `main()` with stdin/stdout).
+`def lambda_handler(event, context)` (or an assignment to either name) exists; a script
+with a `main()` and no such function uses the `script.py` convention (the runtime calls
+`main()` with stdin/stdout).
 """
 
 from __future__ import annotations
@@ -624,7 +625,12 @@ def _is_test_file(rel: Path) -> bool:
 def find_handler_candidates(
     root: Path, code: tuple[Path, ...], *, skip_tests: bool = True
 ) -> list[str]:
-    """Every top-level `handler`/`lambda_handler` taking (event, context), as mod.fn."""
+    """Every top-level `handler`/`lambda_handler` taking (event, context), as mod.fn.
+
+    A top-level assignment to one of those names counts too: an adapter object is how
+    ASGI and WSGI applications are served on Lambda (Mangum's `handler = Mangum(app)`),
+    and so is a wrapped function (`handler = middleware(handler)`), named once.
+    """
     found: list[str] = []
     for rel in code:
         if rel.suffix != ".py" or (skip_tests and _is_test_file(rel)):
@@ -633,13 +639,24 @@ def find_handler_candidates(
         if not module or not all(p.isidentifier() for p in module.split(".")):
             continue
         for node in _parse(root / rel).body:
-            if (
-                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                and node.name in HANDLER_NAMES
-                and len(node.args.posonlyargs) + len(node.args.args) == 2
-            ):
-                found.append(f"{module}.{node.name}")
+            name = _handler_defined(node)
+            if name is not None and f"{module}.{name}" not in found:
+                found.append(f"{module}.{name}")
     return found
+
+
+def _handler_defined(node: ast.stmt) -> str | None:
+    """The handler name `node` binds: a def taking (event, context), or an assignment."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        arity = len(node.args.posonlyargs) + len(node.args.args)
+        return node.name if node.name in HANDLER_NAMES and arity == 2 else None
+    if isinstance(node, ast.Assign):
+        targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets = [node.target.id] if isinstance(node.target, ast.Name) else []
+    else:
+        return None
+    return next((t for t in targets if t in HANDLER_NAMES), None)
 
 
 def _candidates(root: Path, code: tuple[Path, ...]) -> list[str]:

@@ -189,6 +189,21 @@ def test_handler_inference_in_packages(tmp_path: Path) -> None:
     assert load_project(tmp_path).handler == "pkg.api.handler"
 
 
+def test_a_handler_made_by_assignment_is_found(tmp_path: Path) -> None:
+    # Mangum's documented pattern for FastAPI on Lambda: the handler is an adapter object.
+    write(tmp_path / "app.py", "from mangum import Mangum\napp = object()\nhandler = Mangum(app)\n")
+    assert load_project(tmp_path).handler == "app.handler"
+    write(tmp_path / "app.py", "lambda_handler: object = make()\nsettings = handler = 1\n")
+    assert find_handler_candidates(tmp_path, (Path("app.py"),)) == [
+        "app.lambda_handler", "app.handler",
+    ]  # fmt: skip
+    # A wrapped handler is one candidate, not two.
+    write(tmp_path / "app.py", HANDLER + "handler = wrap(handler)\n")
+    assert load_project(tmp_path).handler == "app.handler"
+    write(tmp_path / "app.py", "handler: object\nhandler.x = 1\n(handler, other) = 1, 2\n")
+    assert find_handler_candidates(tmp_path, (Path("app.py"),)) == []
+
+
 def test_no_handler_is_an_error_listing_the_fix(tmp_path: Path) -> None:
     write(tmp_path / "app.py", "def main():\n    pass\n")
     with pytest.raises(ProjectError, match="No handler found .* --handler"):
