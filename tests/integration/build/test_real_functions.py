@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -167,12 +168,18 @@ def check_fastapi(answers: list[Answer]) -> None:
 def check_runtime_boto3(answers: list[Answer]) -> None:
     (answer,) = answers
     payload = answer.payload
-    # The runtime's SDK, where AWS's python3.X runtime keeps it, not a bundled copy.
-    assert payload["boto3_file"].startswith("/var/runtime/boto3/"), payload["boto3_file"]
+    # The runtime's SDK, not a bundled copy: python3.11+ keep it in the interpreter's own
+    # site-packages (3.8-3.10 in /var/runtime; lambda-runtime-api.md, "Search precedence").
+    location = "/var/lang/lib/python3.12/site-packages/boto3/"
+    assert payload["boto3_file"].startswith(location), payload["boto3_file"]
     assert payload["region"] == "us-east-1"
     url = payload["url"]
     assert url.startswith("https://reports-bucket.s3.amazonaws.com/2026/03/summary.csv?")
-    assert "X-Amz-Signature=" in url and "X-Amz-Expires=300" in url
+    # Signed with the function's credentials from Lambda's environment (its session token
+    # included); botocore chooses query-string SigV2 or SigV4 for S3 by version and region.
+    query = {k.lower(): v for k, v in urllib.parse.parse_qsl(url.split("?", 1)[1])}
+    assert query.keys() & {"signature", "x-amz-signature"}, url
+    assert query["x-amz-security-token"], url
     assert payload["item"] == {
         "id": {"N": "7"}, "name": {"S": "kettle"},
         "tags": {"L": [{"S": "kitchen"}, {"S": "electric"}]},
