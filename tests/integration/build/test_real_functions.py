@@ -349,8 +349,7 @@ def zips(out: Path) -> list[Path]:
 def elf_machine(header: bytes, name: str) -> int:
     """e_machine of an ELF file's first 20 bytes (ELF-64 and ELF-32 alike put it at 18)."""
     assert header[:4] == b"\x7fELF", f"{name} is named like a shared object but is no ELF"
-    order = {1: "little", 2: "big"}[header[5]]  # EI_DATA
-    return int.from_bytes(header[18:20], order)  # type: ignore[arg-type]
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")  # EI_DATA
 
 
 def tag_fits(tag: str, python: str, arch: str) -> bool:
@@ -398,7 +397,7 @@ class Contents:
 
 
 def check_contents(out: Path, python: str, arch: str) -> Contents:
-    """Every shared object an ELF for `arch`, every wheel's tags fit for the target."""
+    """Every shared object an ELF for `arch`, every wheel with a tag the target runs."""
     machine = MACHINES[arch][0]
     contents = Contents([], {}, [])
     for archive in zips(out):
