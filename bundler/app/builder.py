@@ -34,9 +34,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
-import shutil
 import sysconfig
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -47,12 +45,12 @@ from bundler import __version__
 from bundler.app import document, output, sharing
 from bundler.app.application import Application, Function, Skipped, read_application
 from bundler.aws.publish import DEFAULT_LAYER_PREFIX
-from bundler.build.executor import Verifier, lock_path, replace_output
+from bundler.build.executor import Verifier, replacing
 from bundler.build.pipeline import BuildOptions, BuildResult, bundle
 from bundler.build.verify import sandbox_verifier
 from bundler.bundle import limits
 from bundler.bundle.manifest import Manifest
-from bundler.core import filelock, interpreters, interrupts
+from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, LimitError, UsageError
 from bundler.core.progress import Report, quiet
@@ -167,41 +165,9 @@ def build_application(
     )
     for skipped in app.skipped:
         report(f"[{skipped.logical_id}] left alone: {skipped.reason}")
-    fix = "pass another --out"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
-        raise UsageError(msg) from None
-
-    def waiting() -> None:
-        report(f"waiting for another lambundle to finish writing {out}")
-
-    # As for one bundle (bundler.build.executor): one build of `out` at a time, the
-    # temporary directory and the final renames safe from Ctrl-C, SIGTERM and SIGHUP.
-    with filelock.exclusive(lock_path(out), waiting, fix=fix):
-        tmp: Path | None = None
-        try:
-            with interrupts.deferred():
-                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-            built = _build_all(app, groups, options, tmp, cache, report, verifier)
-            result = _assemble(app, built, options, tmp, out, report)
-            with interrupts.deferred():
-                replace_output(tmp, out)
-        except OSError as exc:
-            if tmp is None:
-                msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
-                raise UsageError(msg) from None
-            shutil.rmtree(tmp, ignore_errors=True)
-            msg = (
-                f"Writing the application next to {out} failed ({exc}); "
-                "the previous output is unchanged."
-            )
-            raise BundlerError(msg) from exc
-        except BaseException:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    with replacing(out, "the application", report) as tmp:
+        built = _build_all(app, groups, options, tmp, cache, report, verifier)
+        result = _assemble(app, built, options, tmp, out, report)
     return dataclasses.replace(result, out=out, template=out / result.template.name)
 
 
@@ -278,9 +244,8 @@ def _build_all(
                 done[fn.logical_id] = built
                 report(f"[{fn.logical_id}] built ({len(done)}/{total}, {built.seconds:.2f} s)")
 
-    # One sandbox start at a time: the managed runtime the sandbox lays out is made once
-    # per process under a per-process name, and two verifies at once on a machine's few
-    # cores are not faster than one after the other.
+    # One sandbox start at a time: two verifies at once on a machine's few cores are not
+    # faster than one after the other.
     verify_lock = threading.Lock()
     stop = threading.Event()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(jobs, len(groups)))) as pool:

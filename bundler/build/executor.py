@@ -9,6 +9,7 @@ Each archive is cached by its entries, and each large member by its content
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -109,6 +110,21 @@ def execute(
 
     One build at a time writes `out`: another waits for it (and says so), then replaces
     its result with its own."""
+    with replacing(out, "the bundle", report) as tmp:
+        result = _write(plan, tmp, cache, bytecode, report)
+        if verifier is not None:
+            report("verifying: starting the bundle in the sandbox")
+            verifier(tmp)
+    return result
+
+
+@contextlib.contextmanager
+def replacing(out: Path, what: str, report: Report = quiet) -> Iterator[Path]:
+    """A temporary directory beside `out` that replaces it when the block ends without error.
+
+    One build of `out` at a time (a lock beside it; another waits, and says so); the
+    temporary directory is made, and the final renames done, safe from Ctrl-C, SIGTERM
+    and SIGHUP; on any failure the temporary directory goes and `out` stays as it was."""
     fix = "pass another --out"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,10 +140,7 @@ def execute(
         try:
             with interrupts.deferred():  # made and noted for clean-up together
                 tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-            result = _write(plan, tmp, cache, bytecode, report)
-            if verifier is not None:
-                report("verifying: starting the bundle in the sandbox")
-                verifier(tmp)
+            yield tmp
             with interrupts.deferred():  # the renames happen all or not at all
                 replace_output(tmp, out)
         except OSError as exc:
@@ -135,16 +148,12 @@ def execute(
                 msg = f"Cannot create the output directory next to {out} ({exc}); {fix}."
                 raise UsageError(msg) from None
             shutil.rmtree(tmp, ignore_errors=True)
-            msg = (
-                f"Writing the bundle next to {out} failed ({exc}); "
-                "the previous output is unchanged."
-            )
+            msg = f"Writing {what} next to {out} failed ({exc}); the previous output is unchanged."
             raise BundlerError(msg) from exc
         except BaseException:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return result
 
 
 def lock_path(out: Path) -> Path:
