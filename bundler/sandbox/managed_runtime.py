@@ -14,11 +14,11 @@ site-packages on python3.11+, /var/runtime itself on python3.10.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bundler.bundle.runtimes import (
@@ -167,8 +167,9 @@ def install(target: Target, *, compile_with: Path | None = None,
     if (entry / _COMPLETE).is_file():
         return _dirs(entry, target)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{entry.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    # Its own temporary directory, so two threads (an application's functions) or two
+    # processes installing the same entry at once do not write into one another's.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.tmp-", dir=root))
     try:
         dirs = _dirs(tmp, target)
         _install(target, dirs.runtime, root)

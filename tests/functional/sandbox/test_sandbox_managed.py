@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,25 @@ def test_awslambdaric_is_installed_with_uv_or_else_pip(
         "snapshot_restore_py-1.0.0.dist-info",
     ]  # fmt: skip
     assert not (runtime / ".lock").exists()
+
+
+def test_two_threads_installing_one_entry_each_get_a_whole_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An application's functions verify on threads of one process: each install writes its
+    own temporary directory, so neither sees (or removes) the other's half-made one."""
+    both_writing = threading.Barrier(2, timeout=30)
+
+    def install(target: Target, dest: Path, cache: Path, requirements: Path | None = None) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / (requirements or managed.REQUIREMENTS).name).write_text("installed\n")
+        if requirements is None:
+            both_writing.wait()  # both threads are inside their installs now
+
+    monkeypatch.setattr(managed, "_install", install)
+    cache = tmp_path / "cache"
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        dirs = list(pool.map(lambda _: managed.install(Target("3.12"), cache=cache), range(2)))
+    assert dirs[0] == dirs[1]
+    assert (dirs[0].runtime / "bootstrap").is_file()
+    assert [p.name for p in cache.iterdir()] == [dirs[0].runtime.parent.name]
