@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,7 +27,9 @@ def lambundle_command() -> list[str]:
 
 def start(args: list[str], cache: Path, **kwargs: Any) -> subprocess.Popen[str]:
     """`lambundle ARGS` with its own cache, stderr piped, in its own session (so that a
-    signal the test sends reaches lambundle alone, as `kill PID` does)."""
+    signal the test sends reaches lambundle alone, as `kill PID` does), with the signals
+    a terminal delivers at their defaults: a test run under `nohup` (SIGHUP ignored, and
+    inherited) would otherwise see lambundle rightly leave an ignored SIGHUP alone."""
     env = {**os.environ, "LAMBUNDLE_CACHE_DIR": str(cache)}
     return subprocess.Popen(
         [*lambundle_command(), *args],
@@ -35,8 +38,14 @@ def start(args: list[str], cache: Path, **kwargs: Any) -> subprocess.Popen[str]:
         text=True,
         env=env,
         start_new_session=True,
+        preexec_fn=_default_signals,
         **kwargs,
     )
+
+
+def _default_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def poll(found: Callable[[], T | None], proc: subprocess.Popen[str], what: str,
