@@ -4,7 +4,8 @@ run in the sandbox with the template's configuration, as `sam local invoke Funct
 The template is either the one `bundle` wrote (an `app.json` beside it), or the source
 template, whose built application is looked for where `bundle` puts it by default
 (`.lambundle/<stem>-<strategy>` beside it). The function's environment variables
-(`Globals` and its own), `MemorySize` and `Timeout` come from the template. Values that are
+(`Globals` and its own), `MemorySize`, `Timeout` and `EphemeralStorage` come from the
+template. Values that are
 intrinsic functions are resolved as far as they can be without a stack, the way `sam local`
 does: a parameter's `Default`, pseudo parameters with local values, a resource's logical id
 for its `Ref`, and `Fn::Sub` over those; a variable whose value cannot be resolved is left
@@ -24,6 +25,7 @@ from bundler.app.application import FUNCTION, merge_globals, resolve_parameter
 from bundler.app.builder import APP_MANIFEST, default_out
 from bundler.app.document import load
 from bundler.core.errors import TemplateError
+from bundler.sandbox.sandbox import EPHEMERAL_STORAGE_MB, EPHEMERAL_STORAGE_RANGE
 
 # Lambda's defaults when the template sets none
 # (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/
@@ -52,6 +54,7 @@ class LocalFunction:
     environment: dict[str, str]
     memory_mb: int
     timeout_s: float
+    ephemeral_storage_mb: int = EPHEMERAL_STORAGE_MB
     warnings: tuple[str, ...] = ()
 
 
@@ -88,6 +91,19 @@ def local_function(
             )
             continue
         environment[str(key)] = resolved
+    storage = merged.get("EphemeralStorage") or {}
+    if not isinstance(storage, dict):
+        msg = f"Function {logical_id}: EphemeralStorage must be a mapping with a Size (in MB)."
+        raise TemplateError(msg)
+    storage_mb = _number(storage.get("Size"), parameters, EPHEMERAL_STORAGE_MB,
+                         logical_id, "EphemeralStorage.Size")
+    low, high = EPHEMERAL_STORAGE_RANGE
+    if not low <= storage_mb <= high:
+        msg = (
+            f"Function {logical_id}: EphemeralStorage.Size {storage_mb} is outside what Lambda "
+            f"accepts ({low}-{high} MB); fix the template, or pass --ephemeral-storage."
+        )
+        raise TemplateError(msg)
     return LocalFunction(
         logical_id=logical_id,
         bundle_dir=app_dir / bundle,
@@ -96,6 +112,7 @@ def local_function(
                           "MemorySize"),
         timeout_s=_number(merged.get("Timeout"), parameters, DEFAULT_TIMEOUT_S, logical_id,
                           "Timeout"),
+        ephemeral_storage_mb=storage_mb,
         warnings=tuple(warnings),
     )  # fmt: skip
 

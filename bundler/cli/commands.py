@@ -255,16 +255,17 @@ def invoke_command(
 
     BUNDLE may also be a function directory or script with one bundle in .lambundle/, or a
     SAM template with the FUNCTION_ID of one of its built functions, run with the
-    template's environment, memory and timeout (as `sam local invoke`).
+    template's environment, memory, timeout and ephemeral storage (as `sam local invoke`).
     """
     from bundler.sandbox import Sandbox
 
     payload = event.read() if event is not None else b"{}"
-    run = _local_run(ctx, bundle_dir, function_id, env_pairs, timeout, memory)
+    run = _local_run(ctx, bundle_dir, function_id, env_pairs, timeout, memory,
+                     ephemeral_storage)
     with Sandbox(
         run.bundle_dir, env=run.environment, timeout_s=run.timeout_s, memory_mb=run.memory_mb,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
-        function_name=run.logical_id, ephemeral_storage_mb=ephemeral_storage,
+        function_name=run.logical_id, ephemeral_storage_mb=run.ephemeral_storage_mb,
     ) as sb:
         render.warn(sb.warnings)
         result = sb.invoke(payload, content_type)
@@ -306,11 +307,12 @@ def serve_command(
     """
     from bundler.sandbox import InvokeEndpoint, Sandbox
 
-    run = _local_run(ctx, bundle_dir, function_id, env_pairs, timeout, memory)
+    run = _local_run(ctx, bundle_dir, function_id, env_pairs, timeout, memory,
+                     ephemeral_storage)
     with Sandbox(
         run.bundle_dir, env=run.environment, timeout_s=run.timeout_s, memory_mb=run.memory_mb,
         isolate=False if no_sandbox else None, interpreter=interpreter, snapstart=snapstart,
-        function_name=run.logical_id, ephemeral_storage_mb=ephemeral_storage,
+        function_name=run.logical_id, ephemeral_storage_mb=run.ephemeral_storage_mb,
     ) as sb:
         render.warn(sb.warnings)
         endpoint = InvokeEndpoint(
@@ -327,7 +329,7 @@ def serve_command(
 
 def _local_run(
     ctx: click.Context, bundle_dir: Path, function_id: str | None, env_pairs: tuple[str, ...],
-    timeout: float, memory: int,
+    timeout: float, memory: int, ephemeral_storage: int,
 ) -> LocalFunction:
     """The bundle to run and its settings: a bundle directory as given, or a template's
     function with the template's settings, the command line's winning where given."""
@@ -339,20 +341,24 @@ def _local_run(
         if function_id is not None:
             msg = f"FUNCTION_ID {function_id} is for a SAM template; {bundle_dir} is a bundle."
             raise click.UsageError(msg, ctx)
-        return LocalFunction("function", _bundle(bundle_dir), env, memory, timeout)
+        return LocalFunction("function", _bundle(bundle_dir), env, memory, timeout,
+                             ephemeral_storage)
     if function_id is None:
         msg = f"{bundle_dir} is a template: name the function, e.g. `{bundle_dir} MyFunction`."
         raise click.UsageError(msg, ctx)
     found = local_function(bundle_dir, function_id, env)
     render.warn(found.warnings)
     given = {
-        name for name in ("timeout", "memory")
+        name for name in ("timeout", "memory", "ephemeral_storage")
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     }  # fmt: skip
     return dataclasses.replace(
         found,
         timeout_s=timeout if "timeout" in given else found.timeout_s,
         memory_mb=memory if "memory" in given else found.memory_mb,
+        ephemeral_storage_mb=(
+            ephemeral_storage if "ephemeral_storage" in given else found.ephemeral_storage_mb
+        ),
     )
 
 

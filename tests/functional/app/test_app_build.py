@@ -44,6 +44,7 @@ Resources:
       CodeUri: hello/
       Handler: app.handler
       MemorySize: 256
+      EphemeralStorage: {Size: 1024}
   ByeFunction:
     Type: AWS::Serverless::Function
     Metadata:
@@ -71,8 +72,10 @@ import os
 
 
 def handler(event, context):
+    tmp = os.statvfs("/tmp")
     return {
         "name": context.function_name, "memory": context.memory_limit_in_mb,
+        "tmp_mb": tmp.f_blocks * tmp.f_frsize // 2**20,
         "greeting": os.environ.get("GREETING"), "word": os.environ.get("WORD"),
         "event": event,
     }
@@ -163,10 +166,14 @@ def test_every_python_function_is_built_and_runs_by_logical_id(
     # Invoked by logical id, through the built template and through the source one.
     hello_run = invoke(run, out / "template.yaml", "HelloFunction")
     assert hello_run == {
-        "name": "HelloFunction", "memory": "256", "greeting": "hello", "word": None, "event": {},
+        "name": "HelloFunction", "memory": "256", "tmp_mb": 1024, "greeting": "hello",
+        "word": None, "event": {},
     }  # fmt: skip
     bye_run = invoke(run, out / "template.yaml", "ByeFunction", "--env", "GREETING=hi")
     assert (bye_run["greeting"], bye_run["word"], bye_run["memory"]) == ("hi", "hello-bye", "128")
+    assert bye_run["tmp_mb"] == 512  # Lambda's default ephemeral storage
+    given = invoke(run, out / "template.yaml", "HelloFunction", "--ephemeral-storage", "2048")
+    assert given["tmp_mb"] == 2048  # the command line's wins
     shutil.move(out, app.parent / ".lambundle" / "template-pinned")
     assert invoke(run, app, "ScriptFunction")["name"] == "ScriptFunction"
 
@@ -258,8 +265,8 @@ def test_serve_runs_a_template_s_function_by_logical_id(
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
         assert answer == {
-            "name": "HelloFunction", "memory": "256", "greeting": "hello", "word": None,
-            "event": {"n": 1},
+            "name": "HelloFunction", "memory": "256", "tmp_mb": 1024, "greeting": "hello",
+            "word": None, "event": {"n": 1},
         }  # fmt: skip
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0

@@ -111,3 +111,35 @@ def test_a_memory_size_that_is_not_a_number_is_an_error(tmp_path: Path) -> None:
     template.write_text(textwrap.dedent(TEMPLATE).replace("Default: 512", "Default: lots"))
     with pytest.raises(TemplateError, match="Function Fn: MemorySize"):
         local_function(template, "Fn")
+
+
+def test_ephemeral_storage_comes_from_the_template(tmp_path: Path) -> None:
+    template = built_app(tmp_path, {"Fn": "Fn", "Plain": "Plain"})
+    text = template.read_text().replace(
+        "      MemorySize: !Ref Memory\n",
+        "      MemorySize: !Ref Memory\n      EphemeralStorage: {Size: 2048}\n",
+    )
+    template.write_text(text)
+    assert local_function(template, "Fn").ephemeral_storage_mb == 2048
+    assert local_function(template, "Plain").ephemeral_storage_mb == 512  # Lambda's default
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ("{Size: 100}", "EphemeralStorage.Size 100 is outside what Lambda accepts (512-10240"),
+        ("{Size: lots}", "EphemeralStorage.Size \"lots\" is not a number"),
+        ("2048", "EphemeralStorage must be a mapping with a Size"),
+    ],
+)
+def test_an_ephemeral_storage_lambda_refuses_is_an_error(
+    tmp_path: Path, storage: str, expected: str
+) -> None:
+    template = built_app(tmp_path, {"Fn": "Fn", "Plain": "Plain"})
+    text = template.read_text().replace(
+        "    Properties: {}\n", f"    Properties:\n      EphemeralStorage: {storage}\n"
+    )
+    template.write_text(text)
+    with pytest.raises(TemplateError) as raised:
+        local_function(template, "Plain")
+    assert expected in str(raised.value)
