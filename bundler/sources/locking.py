@@ -47,7 +47,9 @@ def lock_project(
     check_requires_python(project, target)
     decided = _lock_from_lock_file(project, target, refresh, say)
     if decided is not None:
-        return decided
+        if allow_sdist:  # --docker builds what has no wheel, in Lambda's image
+            return decided
+        return sdist_build.build_locked(decided, target, cache=cache, report=say)
     if not project.is_script and poetry_lock.uses_poetry(project.root):
         say(
             "No poetry.lock: versions come from pyproject.toml's Poetry constraints "

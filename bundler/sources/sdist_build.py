@@ -28,6 +28,7 @@ it again the same way (`wheel_from_sdist`).
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -127,6 +128,72 @@ def resolve(
                 shutil.copy2(wheel, links / wheel.name)
                 built[exc.package] = (pin, sdist_file.filename, wheel)
     return _recorded(body, built)
+
+
+def build_locked(
+    lock: Lock,
+    target: Target,
+    *,
+    cache: Cache,
+    report: Report,
+    resolver: str = "auto",
+    index: Index | None = None,
+) -> Lock:
+    """`lock` (a project's own uv.lock, poetry.lock or Pipfile.lock, whose versions are
+    decided) with each pin that has no wheel for the target built from its sdist, when the
+    lock's hashes name that sdist and it is pure Python; the rest as they are (a pin with
+    neither goes on to download's error)."""
+    index = index or PackageIndex()
+    already = lock.built_from_sdists
+    pins = [p for p in lock.pins if canonicalize_name(p.name) not in already]
+    if not pins:
+        return lock
+    with concurrent.futures.ThreadPoolExecutor(min(8, len(pins))) as pool:
+        found = list(pool.map(lambda pin: _locked_sdist(pin, target, index), pins))
+    built: dict[str, tuple[Pin, str, Path]] = {}
+    for pin, sdist_file in zip(pins, found, strict=True):
+        if sdist_file is None:
+            continue
+        assert sdist_file.sha256 is not None, "only files with a sha256 are chosen"
+        report(
+            f"{pin.name} {pin.version} publishes no wheel for {describe(target)}: its sdist "
+            f"{sdist_file.filename}, as the lock's hashes name it, is built into a wheel "
+            "(pure Python only)"
+        )
+        wheel = wheel_from_sdist(
+            pin, sdist_file.sha256, target, cache=cache, report=report, resolver=resolver,
+            index=index,
+        )  # fmt: skip
+        sdist_pin = Pin(pin.name, pin.version, (f"sha256:{sdist_file.sha256}",))
+        built[canonicalize_name(pin.name)] = (sdist_pin, sdist_file.filename, wheel)
+    if not built:
+        return lock
+    return Lock.from_text(_recorded(lock.text, built), "lock with sdists built")
+
+
+def _locked_sdist(pin: Pin, target: Target, index: Index) -> IndexFile | None:
+    """The sdist of `pin`'s version whose sha256 the pin lists, when the index has no
+    wheel of that version for the target among the pin's hashes; else None."""
+    try:
+        files = index.files(pin.name)
+    except IndexUnavailable:
+        return None  # the download says what is wrong with the index
+    hashes = {h.removeprefix("sha256:") for h in pin.hashes}
+    sdist: IndexFile | None = None
+    for item in files or ():
+        if item.sha256 not in hashes:
+            continue
+        if item.filename.endswith(".whl"):
+            if wheel_rank(item.filename, target) is not None:
+                return None
+            continue
+        try:
+            version = parse_sdist_filename(item.filename)[1]
+        except InvalidSdistFilename:
+            continue
+        if version == Version(pin.version) and (sdist is None or item.filename.endswith(".tar.gz")):
+            sdist = item
+    return sdist
 
 
 def _recorded(body: str, built: Mapping[str, tuple[Pin, str, Path]]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from bundler.core import interpreters
 from bundler.core.errors import LockError
 from bundler.core.progress import Report
 from bundler.core.target import Target
@@ -44,6 +45,12 @@ def lock_from_uv_lock(name: str, root: Path, target: Target, uv_lock: Path, say:
         uv, "export", "--locked", "--format", "requirements-txt", "--no-dev",
         "--no-emit-project", "--no-header", "--no-annotate", "--directory", str(root),
     ]  # fmt: skip
+    # `--locked` checks the lock against the project, for which uv wants an interpreter
+    # that the project's requires-python allows: the target's, where this machine has it
+    # (a pyenv shim or a host Python outside that range would fail, or make uv download one).
+    interpreter = interpreters.find(target.python)
+    if interpreter is not None:
+        command += ["--python", str(interpreter.path)]
     say(f"Reading the versions of {uv_lock} for python{target.python} {target.arch}")
     try:
         proc = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from bundler.build.pipeline import BuildOptions, bundle
+from bundler.core import interpreters
 from bundler.core.cache import Cache
 from bundler.core.errors import LockError
 from bundler.core.target import Target
 from bundler.sources import resolver
 from bundler.sources.locking import lock_project
 from bundler.sources.project import load_project
+from tests.runtime.bundles import needs_python
 
 pytestmark = pytest.mark.network
 
@@ -43,10 +45,11 @@ def project(
     return root
 
 
-def uv_lock(root: Path) -> None:
+def uv_lock(root: Path, python: Path | None = None) -> None:
     uv = resolver.find_uv()
     assert uv is not None, "the test extra installs uv"
-    subprocess.run([uv, "lock", "--quiet", "--directory", str(root)], check=True)
+    chosen = ["--python", str(python)] if python is not None else []
+    subprocess.run([uv, "lock", "--quiet", "--directory", str(root), *chosen], check=True)
 
 
 def pins(root: Path, target: Target, cache: Cache) -> dict[str, str]:
@@ -114,3 +117,38 @@ def test_without_uv_a_uv_lock_is_not_silently_ignored(
     monkeypatch.setattr(resolver, "find_uv", lambda: None)
     with pytest.raises(LockError, match=r"uv is not installed to read it"):
         lock_project(load_project(root), Target("3.12"), cache=Cache(tmp_path / "cache"))
+
+
+@needs_python("3.13")
+def test_a_project_that_needs_a_newer_python_than_this_one_is_read_with_the_targets(
+    tmp_path: Path,
+) -> None:
+    """`uv export --locked` wants an interpreter the project's requires-python allows: the
+    target's, not this machine's default one (nor one uv would download)."""
+    root = project(tmp_path / "fn")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(">=3.10", ">=3.13"))
+    found = interpreters.find("3.13")
+    assert found is not None
+    uv_lock(root, found.path)
+    assert pins(root, Target("3.13"), Cache(tmp_path / "cache")) == {"six": "1.16.0"}
+
+
+def test_a_pure_sdist_only_package_uv_lock_pins_is_built_into_a_wheel(tmp_path: Path) -> None:
+    """docopt 0.6.2 publishes only an sdist: built here, by the hash uv.lock lists, as a
+    resolved requirement's would be (issue 10); the lock says it is built."""
+    root = project(tmp_path / "fn", deps='"six", "docopt==0.6.2"')
+    uv_lock(root)
+    cache = Cache(tmp_path / "cache")
+    lock = lock_project(load_project(root), Target("3.12"), cache=cache)
+    assert "# built from sdist: docopt==0.6.2 docopt-0.6.2.tar.gz sha256:" in lock.text
+    result = bundle(
+        BuildOptions(src=root, strategy="vendored", target=Target("3.12"),
+                     out=tmp_path / "out", bytecode=False, verify=False),
+        cache=cache,
+    )  # fmt: skip
+    with zipfile.ZipFile(result.out / "function.zip") as zf:
+        names = zf.namelist()
+        wheel = zf.read("vendor/docopt-0.6.2.dist-info/WHEEL").decode()
+    assert "vendor/docopt.py" in names
+    assert "Tag: py2.py3-none-any" in wheel or "Tag: py3-none-any" in wheel

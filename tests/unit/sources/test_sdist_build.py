@@ -40,6 +40,31 @@ def test_the_newest_allowed_release_without_a_wheel_is_chosen() -> None:
     assert sdist_build._sdist_to_build("nothing", ("nothing",), Target("3.12"), index) is None
 
 
+
+def test_a_lock_file_s_pin_is_built_from_the_sdist_its_hashes_name() -> None:
+    """A project's own lock file decided the version: the sdist of that version is built
+    only when none of the pin's wheels fits the target, and only the one the pin hashes."""
+    index = FakeIndex()
+    index.add("pure", filename="pure-1.0.tar.gz", sha256="1" * 64)
+    index.add("pure", filename="pure-2.0.tar.gz", sha256="2" * 64)
+    index.add("win", filename="win-1.0-cp312-cp312-win_amd64.whl", sha256="3" * 64)
+    index.add("win", filename="win-1.0.tar.gz", sha256="4" * 64)
+    index.add("fits", filename="fits-1.0-py3-none-any.whl", sha256="5" * 64)
+    index.add("fits", filename="fits-1.0.tar.gz", sha256="6" * 64)
+    target = Target("3.12")
+
+    def locked(name: str, version: str, *shas: str) -> str | None:
+        pin = Pin(name, version, tuple(f"sha256:{sha * 64}" for sha in shas))
+        found = sdist_build._locked_sdist(pin, target, index)
+        return found.filename if found is not None else None
+
+    assert locked("pure", "1.0", "1") == "pure-1.0.tar.gz"
+    assert locked("pure", "1.0", "2") is None  # the hash is another release's
+    assert locked("win", "1.0", "3", "4") == "win-1.0.tar.gz"  # no wheel for Linux
+    assert locked("fits", "1.0", "5", "6") is None  # a wheel fits: nothing to build
+    assert locked("missing", "1.0", "7") is None
+
+
 BODY = """\
 docopt==0.6.2 \\
     --hash=sha256:aaaa
