@@ -143,44 +143,82 @@ def build_locked(
     decided) with each pin that has no wheel for the target built from its sdist, when the
     lock's hashes name that sdist and it is pure Python; the rest as they are (a pin with
     neither goes on to download's error)."""
-    index = index or PackageIndex()
     already = lock.built_from_sdists
     pins = [p for p in lock.pins if canonicalize_name(p.name) not in already]
     if not pins:
         return lock
-    with concurrent.futures.ThreadPoolExecutor(min(8, len(pins))) as pool:
-        found = list(pool.map(lambda pin: _locked_sdist(pin, target, index), pins))
     built: dict[str, tuple[Pin, str, Path]] = {}
-    for pin, sdist_file in zip(pins, found, strict=True):
-        if sdist_file is None:
-            continue
-        assert sdist_file.sha256 is not None, "only files with a sha256 are chosen"
+    for pin, (filename, sha256) in _locked_sdists(pins, target, cache, index).items():
         report(
             f"{pin.name} {pin.version} publishes no wheel for {describe(target)}: its sdist "
-            f"{sdist_file.filename}, as the lock's hashes name it, is built into a wheel "
-            "(pure Python only)"
+            f"{filename}, as the lock's hashes name it, is built into a wheel (pure Python only)"
         )
         wheel = wheel_from_sdist(
-            pin, sdist_file.sha256, target, cache=cache, report=report, resolver=resolver,
-            index=index,
-        )  # fmt: skip
-        sdist_pin = Pin(pin.name, pin.version, (f"sha256:{sdist_file.sha256}",))
-        built[canonicalize_name(pin.name)] = (sdist_pin, sdist_file.filename, wheel)
+            pin, sha256, target, cache=cache, report=report, resolver=resolver, index=index
+        )
+        sdist_pin = Pin(pin.name, pin.version, (f"sha256:{sha256}",))
+        built[canonicalize_name(pin.name)] = (sdist_pin, filename, wheel)
     if not built:
         return lock
     return Lock.from_text(_recorded(lock.text, built), "lock with sdists built")
 
 
+def _locked_sdists(
+    pins: Sequence[Pin], target: Target, cache: Cache, index: Index | None
+) -> dict[Pin, tuple[str, str]]:
+    """The pins to build from an sdist, with its file name and sha256 (`_locked_sdist`):
+    asked of the index once per lock file's pins and target, then remembered, so that an
+    unchanged rebuild asks nothing (the hashes fix the files, so the answer cannot change)."""
+    glibc = ".".join(map(str, target.glibc))
+    key = Cache.key(
+        "locked-sdists-v1", target.python, target.arch, glibc,
+        *sorted(f"{p.name}=={p.version} {' '.join(sorted(p.hashes))}" for p in pins),
+    )  # fmt: skip
+    entry = cache.dir("locked-sdists", key)
+    if entry is not None:
+        try:
+            known = json.loads((entry / "sdists.json").read_text(encoding="utf-8"))
+            return {
+                pin: (str(known[pin.name][0]), str(known[pin.name][1]))
+                for pin in pins
+                if pin.name in known
+            }
+        except (OSError, ValueError, TypeError):
+            cache.remove("locked-sdists", key)
+    index = index or PackageIndex()
+    unavailable = False
+
+    def ask(pin: Pin) -> IndexFile | None:
+        nonlocal unavailable
+        try:
+            return _locked_sdist(pin, target, index)
+        except IndexUnavailable:
+            unavailable = True  # the download says what is wrong with the index
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(min(8, len(pins))) as pool:
+        found = dict(zip(pins, pool.map(ask, pins), strict=True))
+    chosen: dict[Pin, tuple[str, str]] = {
+        pin: (item.filename, item.sha256)
+        for pin, item in found.items()
+        if item is not None and item.sha256 is not None
+    }
+    if not unavailable:
+        text = json.dumps({pin.name: list(answer) for pin, answer in chosen.items()})
+
+        def put(tmp: Path) -> None:
+            (tmp / "sdists.json").write_text(text, encoding="utf-8")
+
+        cache.put_dir("locked-sdists", key, put)
+    return chosen
+
+
 def _locked_sdist(pin: Pin, target: Target, index: Index) -> IndexFile | None:
     """The sdist of `pin`'s version whose sha256 the pin lists, when the index has no
     wheel of that version for the target among the pin's hashes; else None."""
-    try:
-        files = index.files(pin.name)
-    except IndexUnavailable:
-        return None  # the download says what is wrong with the index
     hashes = {h.removeprefix("sha256:") for h in pin.hashes}
     sdist: IndexFile | None = None
-    for item in files or ():
+    for item in index.files(pin.name) or ():
         if item.sha256 not in hashes:
             continue
         if item.filename.endswith(".whl"):

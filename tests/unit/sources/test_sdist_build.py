@@ -65,6 +65,27 @@ def test_a_lock_file_s_pin_is_built_from_the_sdist_its_hashes_name() -> None:
     assert locked("missing", "1.0", "7") is None
 
 
+
+def test_which_lock_file_pins_to_build_is_asked_once_then_remembered(tmp_path: Path) -> None:
+    index = FakeIndex()
+    index.add("pure", filename="pure-1.0.tar.gz", sha256="1" * 64)
+    index.add("fits", filename="fits-1.0-py3-none-any.whl", sha256="5" * 64)
+    pure, fits = ("pure", "1"), ("fits", "5")
+    pins = [Pin(name, "1.0", (f"sha256:{sha * 64}",)) for name, sha in (pure, fits)]
+    cache, target = Cache(tmp_path / "cache"), Target("3.12")
+    down = FakeIndex(unavailable=True)
+    assert sdist_build._locked_sdists(pins, target, cache, down) == {}
+    assert sdist_build._locked_sdists(pins, target, cache, down) == {}  # not remembered
+    assert len(down.asked) == 4
+    expected = {pins[0]: ("pure-1.0.tar.gz", "1" * 64)}
+    assert sdist_build._locked_sdists(pins, target, cache, index) == expected
+    assert sorted(index.asked) == ["fits", "pure"]
+    assert sdist_build._locked_sdists(pins, target, cache, index) == expected
+    assert len(index.asked) == 2  # an unchanged lock asks the index nothing more
+    assert sdist_build._locked_sdists(pins, Target("3.12", "arm64"), cache, index) == expected
+    assert len(index.asked) == 4  # another target asks again
+
+
 BODY = """\
 docopt==0.6.2 \\
     --hash=sha256:aaaa
