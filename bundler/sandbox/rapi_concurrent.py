@@ -186,14 +186,14 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
                 with self._cond:
                     self._pids[peer] = pid
         with self._cond:
-            generation = self._generation
+            generation = self._poller_generation(peer)
             if self._state == "failed" or self._polling >= self.max_pollers:
                 raise invalid_state()
             if self.first_next_at is None:
                 self.first_next_at = arrived
             if self._state == "init":
                 self._state = "idle"
-            self._park(generation, lambda: bool(self._queue))
+            self._park(generation, lambda: bool(self._queue), peer)
             flight = self._queue.popleft()
             flight.handed_at = time.monotonic()
             flight.peer = peer
@@ -243,6 +243,7 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
             self._cond.notify_all()
 
     def connection_closed(self, peer: Peer) -> None:
+        super().connection_closed(peer)
         with self._cond:
             pid = self._pids.pop(peer, None)
             held = [

@@ -159,6 +159,10 @@ class RuntimeSide(Protocol):
         """SnapStart's POST /runtime/restore/error."""
         ...
 
+    def connection_opened(self, peer: Peer, gone: Callable[[], bool]) -> None:
+        """A runtime connected from `peer`; `gone()` tells whether it has closed its end."""
+        ...
+
     def connection_closed(self, peer: Peer) -> None:
         """A runtime's connection ended."""
         ...

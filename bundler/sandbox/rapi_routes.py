@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 
 from bundler.sandbox.rapi_http import BodyTooLarge, HTTPHandlerBase, MalformedRequest
@@ -45,6 +46,7 @@ class RuntimeHandler(HTTPHandlerBase):
     """One runtime connection's requests, answered as Lambda's Runtime API answers them."""
 
     def handle(self) -> None:
+        self._api().connection_opened(self.client_address, self._closed_by_runtime)
         try:
             super().handle()
         finally:
@@ -52,6 +54,18 @@ class RuntimeHandler(HTTPHandlerBase):
 
     def _api(self) -> RuntimeSide:
         return self.server.api
+
+    def _closed_by_runtime(self) -> bool:
+        """Whether the runtime has closed its end (it died, most likely): the end of the
+        stream waits to be read. A runtime waiting in /next never closes only its sending
+        side, so this is not a half-close."""
+        try:
+            waiting: bytes = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        return waiting == b""
 
     # -- GET -----------------------------------------------------------------------------
 

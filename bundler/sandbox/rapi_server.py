@@ -49,6 +49,10 @@ class RuntimeAPIServer(abc.ABC):
         self._closed = False
         self._init_error: Outcome | None = None
         self.first_next_at: float | None = None
+        # Each runtime connection's environment (the generation it was opened in) and how
+        # to tell that its runtime has gone: a dead worker's requests may still be read
+        # after reset(), and must not take the new environment's events.
+        self._connections: dict[Peer, tuple[int, Callable[[], bool]]] = {}
         self._host = host
         self._server = RuntimeServer((host, port), RuntimeHandler)
         self._server.api = self
@@ -135,17 +139,41 @@ class RuntimeAPIServer(abc.ABC):
         """SnapStart's POST /runtime/restore/error, routed only when `snapstart` is set."""
         raise invalid_state()
 
-    @abc.abstractmethod
+    def connection_opened(self, peer: Peer, gone: Callable[[], bool]) -> None:
+        """A runtime connected from `peer`: it belongs to the current environment.
+
+        `gone()` tells whether the runtime's end of the connection has closed.
+        """
+        with self._cond:
+            self._connections[peer] = (self._generation, gone)
+
     def connection_closed(self, peer: Peer) -> None:
         """A runtime's connection ended."""
+        with self._cond:
+            self._connections.pop(peer, None)
 
-    def _park(self, generation: int, ready: Callable[[], bool]) -> None:
+    def _poller_generation(self, peer: Peer | None) -> int:
+        """The current environment's generation, for a /next from `peer` (the lock held);
+        raises environment_gone() when `peer`'s connection was opened in an older one.
+
+        A worker of a killed environment may send /next just before it dies, and that
+        request may be read only after reset() started the next environment: it must
+        neither count as that one's runtime nor take its events.
+        """
+        known = None if peer is None else self._connections.get(peer)
+        if known is not None and known[0] != self._generation:
+            raise environment_gone()
+        return self._generation
+
+    def _park(self, generation: int, ready: Callable[[], bool], peer: Peer | None = None) -> None:
         """Wait in /next (the lock held) until `ready()`: counted as a poller meanwhile.
 
         The environment check comes first on every wake-up: a poller of a killed process
         may wake only after reset() and the next offer(), and must not take the new
-        environment's event.
+        environment's event. Nor may a poller whose runtime has closed its connection
+        (died): an event handed to it would wait for its timeout.
         """
+        connection = None if peer is None else self._connections.get(peer)
         self._polling += 1
         self._cond.notify_all()
         try:
@@ -153,8 +181,11 @@ class RuntimeAPIServer(abc.ABC):
                 if self._closed or generation != self._generation:
                     raise environment_gone()
                 if ready():
+                    if connection is not None and connection[1]():
+                        raise environment_gone()
                     break
                 self._cond.wait()
         finally:
             if generation == self._generation:
                 self._polling -= 1
+                self._cond.notify_all()

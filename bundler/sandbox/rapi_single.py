@@ -133,7 +133,7 @@ class RuntimeAPI(RuntimeAPIServer):
 
     def next_event(self, peer: Peer | None = None) -> Invocation:
         with self._cond:
-            generation = self._generation
+            generation = self._poller_generation(peer)
             if self._state == "failed" or self._polling >= self.max_pollers:
                 raise invalid_state()
             if self._state == "invoking":
@@ -147,7 +147,9 @@ class RuntimeAPI(RuntimeAPIServer):
                 # point and the end of a restore without hooks.
                 self.snapshot_at = self.restored_at = self.first_next_at
             self._state = "idle"
-            self._park(generation, lambda: self._pending is not None and self._outcome is None)
+            self._park(
+                generation, lambda: self._pending is not None and self._outcome is None, peer
+            )
             invocation = self._pending
             assert invocation is not None
             self._pending = None
@@ -192,9 +194,6 @@ class RuntimeAPI(RuntimeAPIServer):
             if self._pending is not None and self._outcome is None:
                 self._outcome = outcome
             self._cond.notify_all()
-
-    def connection_closed(self, peer: Peer) -> None:
-        """A runtime's connection ended; on-demand, the process watcher reports deaths."""
 
     def restore_next(self) -> None:
         """SnapStart's GET /runtime/restore/next: init is over; returns when "restored".

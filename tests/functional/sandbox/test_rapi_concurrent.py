@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,11 +27,16 @@ class Worker:
         self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
 
     def next(self) -> str:
+        status, request_id = self.poll()
+        assert status == 200
+        return request_id
+
+    def poll(self) -> tuple[int, str]:
+        """GET /next: (status, the event's request id or the error body)."""
         self.conn.request("GET", NEXT)
         resp = self.conn.getresponse()
-        resp.read()
-        assert resp.status == 200
-        return str(resp.headers["Lambda-Runtime-Aws-Request-Id"])
+        body = resp.read()
+        return resp.status, resp.headers.get("Lambda-Runtime-Aws-Request-Id", body.decode())
 
     def respond(self, request_id: str, body: bytes) -> tuple[int, Any]:
         self.conn.request(
@@ -91,6 +97,44 @@ def test_api_late_answer_after_a_timeout_is_410(
     assert by_id[quick.request_id].respond(quick.request_id, b"ok")[0] == 202
     outcome = api.wait_outcome_for(quick, 10)
     assert outcome is not None and outcome.payload == b"ok"
+
+
+def test_api_a_worker_of_a_replaced_environment_takes_no_event(
+    api: ConcurrentRuntimeAPI,
+) -> None:
+    # A worker of the old environment sends /next just before it dies, and the request is
+    # read only after the cold start of the next environment (a loaded machine): it must
+    # not take that environment's event, which nothing would ever answer or fail.
+    old = Worker(api.address)
+    first = Invocation(b"1")
+    api.offer(first)
+    assert old.next() == first.request_id  # its connection is the old environment's
+    api.reset()
+    event = Invocation(b"2")
+    api.offer(event)
+    status, body = old.poll()
+    assert status == 500 and "Runtime should exit promptly" in body, body
+    assert api.first_next_at is None, "the new environment's init is not over"
+    assert Worker(api.address).next() == event.request_id
+
+
+def test_api_a_poller_whose_runtime_closed_its_connection_takes_no_event(
+    api: ConcurrentRuntimeAPI,
+) -> None:
+    # A worker parks in /next and dies (its connection closes) before the sandbox knows:
+    # an event offered now is for a live worker, not for the dead one's request.
+    host, port = api.address.split(":")
+    dead = socket.create_connection((host, int(port)))
+    dead.sendall(f"GET {NEXT} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert api.wait_polling(10)
+    dead.close()  # on loopback its FIN is at the server before close() returns
+    event = Invocation(b"{}")
+    api.offer(event)
+    flight = api.flight(event)
+    with api._cond:  # the parked poller woke and let go, either way
+        assert api._cond.wait_for(lambda: api._polling == 0, 10)
+    assert flight.handed_at is None, "the event went to a dead worker"
+    assert Worker(api.address).next() == event.request_id
 
 
 @pytest.fixture

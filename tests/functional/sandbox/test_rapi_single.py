@@ -317,6 +317,23 @@ def test_a_replaced_environments_poller_never_takes_the_new_event(
     assert headers["Lambda-Runtime-Aws-Request-Id"] == event.request_id
 
 
+def test_a_next_of_the_old_environment_read_after_the_reset_takes_no_event(
+    api: RuntimeAPI, pool: ThreadPoolExecutor
+) -> None:
+    # The old runtime sent /next just before it was killed, and the request is read only
+    # after the new environment's cold start: it belongs to the old environment.
+    old, headers, _ = take_event(api, pool, Invocation(b"{}"))
+    assert old.respond(headers["Lambda-Runtime-Aws-Request-Id"], b"1")[0] == 202
+    api.reset()
+    event = Invocation(b'{"new": true}')
+    api.offer(event)
+    status, _, body = old.next()
+    assert status == 500, body
+    assert api.first_next_at is None, "the new environment's init is not over"
+    status, headers, body = pool.submit(Runtime(api.address).next).result(timeout=10)
+    assert (status, body) == (200, b'{"new": true}')
+
+
 @pytest.mark.parametrize("length", ["abc", "-5"])
 def test_a_bad_content_length_is_a_400_not_a_dropped_connection(
     api: RuntimeAPI, pool: ThreadPoolExecutor, length: str
