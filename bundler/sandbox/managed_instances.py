@@ -87,13 +87,19 @@ class ManagedInstances(Lifecycle[ConcurrentRuntimeAPI]):
         rid = invocation.request_id
         extract_s = None
         with self._lock:
+            # Offered under the lock: a new environment cannot replace this one between.
             cold = not self.running
+            if not cold and not api.offer(invocation):
+                # The environment ended after `running` was read (its exit was reported
+                # since): as on Lambda, the invoke goes to a fresh environment.
+                api.forget(invocation)
+                cold = True
             if cold:
                 failed, extract_s = self._start_environment(invocation, started)
                 if failed is not None:
                     return failed
-            # Offered under the lock: a new environment cannot replace this one between.
-            api.offer(invocation)
+                # Should the fresh one have ended already, the invoke fails with its end.
+                api.offer(invocation)
             generation = api.generation
             spawned_at = self._spawned_at
             log_path = None if self._log is None else self._log.path

@@ -58,6 +58,8 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
         self._flights: dict[str, Flight] = {}
         self._expired: set[str] = set()
         self._pids: dict[Peer, int] = {}
+        # Set once the current environment has ended (fail_all): what its invokes fail with.
+        self._ended: Callable[[str], Outcome] | None = None
         # The sandbox's hooks: which process holds a connection, where its log stands,
         # and what to do when a connection holding unanswered events ends.
         self.identify_peer: Callable[[Peer], int | None] | None = None
@@ -72,6 +74,7 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
             self._queue.clear()
             self._expired.clear()
             self._pids.clear()
+            self._ended = None
             # The sandbox reports the old process's exit first; this is the backstop that
             # keeps a caller from waiting on an environment that no longer exists.
             for flight in self._flights.values():
@@ -82,16 +85,20 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
                         "the execution environment was replaced",
                     )
 
-    def offer(self, invocation: Invocation) -> None:
-        """Queue `invocation` for the next free worker."""
+    def offer(self, invocation: Invocation) -> bool:
+        """Queue `invocation` for the next free worker; False when the environment has
+        ended already (its exit was reported), and then the invocation fails with it."""
         with self._cond:
             flight = Flight(invocation)
             if self._state == "failed" and self._init_error is not None:
                 flight.outcome = self._init_error
+            elif self._ended is not None:
+                flight.outcome = self._ended(invocation.request_id)
             else:
                 self._queue.append(flight)
             self._flights[invocation.request_id] = flight
             self._cond.notify_all()
+            return self._ended is None
 
     def flight(self, invocation: Invocation) -> Flight:
         with self._cond:
@@ -164,6 +171,9 @@ class ConcurrentRuntimeAPI(RuntimeAPIServer):
         with self._cond:
             if generation != self._generation:
                 return
+            # Also what an invocation offered from now on fails with: the sandbox may have
+            # seen this environment running just before its exit was reported.
+            self._ended = outcome_for
             for flight in self._flights.values():
                 if flight.outcome is None:
                     flight.outcome = outcome_for(flight.invocation.request_id)

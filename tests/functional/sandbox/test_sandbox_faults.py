@@ -160,6 +160,89 @@ def sandboxes(tmp_path: Path) -> Iterator[SandboxFactory]:
 @needs_bwrap[0]
 @needs_bwrap[1]
 @needs_python("3.12")
+def test_an_invoke_offered_as_its_environment_ends_goes_to_a_fresh_one(
+    sandboxes: SandboxFactory,
+) -> None:
+    # The environment dies, and its watcher reports the exit, after the invoke saw it
+    # running and before the invoke is offered: it must not wait in the dead
+    # environment's queue (for its timeout, then throttled) but run in a new one.
+    sb = sandboxes(
+        KILLER, "app.handler", lambundle=True, timeout_s=5.0, memory_mb=1024,
+        env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"},
+    )  # fmt: skip
+    assert sb.invoke(json.dumps({"id": 1})).json() == {"id": 1}
+    lifecycle = sb._lifecycle
+    assert isinstance(lifecycle, ManagedInstances)
+    api = lifecycle._api
+    real_offer = api.offer
+    ended: list[int] = []
+
+    def offer_after_the_end(invocation: Invocation) -> bool:
+        if not ended:
+            process, generation = lifecycle._process, api.generation
+            assert process is not None and process.running
+            process.kill()
+            # What its watcher thread does, done here so that it is done by now.
+            lifecycle._report_exit(process.wait(), generation, lifecycle._log)
+            ended.append(generation)
+        return real_offer(invocation)
+
+    api.offer = offer_after_the_end  # type: ignore[method-assign]
+    result = sb.invoke(json.dumps({"id": 2}))
+    assert ended, "the window was not reached"
+    assert result.json() == {"id": 2}, (result.payload, result.logs)
+    assert result.timings.cold
+    assert api.generation == ended[0] + 1
+
+
+@needs_bwrap[0]
+@needs_bwrap[1]
+@needs_python("3.12")
+def test_a_next_sent_by_a_dying_environment_does_not_take_the_next_ones_invoke(
+    sandboxes: SandboxFactory,
+) -> None:
+    # A worker of the old environment sent /next just before the environment died, and
+    # the request is read only once the next environment has started (a loaded machine).
+    # Played here by a connection the test opened while the old environment ran.
+    sb = sandboxes(
+        KILLER, "app.handler", lambundle=True, timeout_s=5.0, memory_mb=1024,
+        env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"},
+    )  # fmt: skip
+    assert sb.invoke(json.dumps({"id": 1})).json() == {"id": 1}
+    lifecycle = sb._lifecycle
+    assert isinstance(lifecycle, ManagedInstances)
+    api = lifecycle._api
+    host, port = api.address.split(":")
+    stale = http.client.HTTPConnection(host, int(port), timeout=30)
+    stale.request("GET", "/ping")  # answered: the connection is the old environment's
+    assert stale.getresponse().read() == b"pong"
+    old = lifecycle._process
+    assert old is not None
+    old.kill()  # every worker dies
+    real_offer = api.offer
+    generations: list[int] = []
+
+    def offer_after_the_stale_next(invocation: Invocation) -> bool:
+        if not generations:
+            generations.append(api.generation)  # the new environment's
+            stale.request("GET", "/2018-06-01/runtime/invocation/next")
+            assert api.wait_polling(30)  # it, or a worker of the new environment
+        return real_offer(invocation)
+
+    api.offer = offer_after_the_stale_next  # type: ignore[method-assign]
+    try:
+        result = sb.invoke(json.dumps({"id": 2}))
+        refused = stale.getresponse()
+        assert refused.status == 500, refused.read()
+    finally:
+        stale.close()
+    assert generations == [2]
+    assert result.json() == {"id": 2}, (result.payload, result.logs)
+
+
+@needs_bwrap[0]
+@needs_bwrap[1]
+@needs_python("3.12")
 @pytest.mark.network
 @pytest.mark.parametrize("lambundle", [False, True], ids=["awslambdaric", "lambundle"])
 def test_every_request_gets_an_answer_while_workers_and_environments_are_killed(
