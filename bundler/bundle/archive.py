@@ -11,6 +11,7 @@ import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import mmap
 import os
@@ -414,16 +415,27 @@ class MappedZip:
 
 
 _LOCAL_HEADER_SIZE = 30
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 def write_file(path: str | Path, content: Any, executable: bool) -> None:
-    """Create or replace `path` with `content`, 0755 or 0644, in one open.
+    """Create or replace `path` with `content`, 0755 or 0644.
 
-    O_NOFOLLOW: a later layer replaces an earlier file, never writes through a link.
+    A file already at `path` is unlinked and a new one created, never opened for writing:
+    installed trees are hard links into the cache (bundler.sources.wheels), and writing
+    into such a file would change the cached copy under every other build that links it.
+    Likewise a later layer replaces an earlier file; a symlink at `path` is refused
+    (ELOOP, as O_NOFOLLOW), never followed nor replaced.
     """
     view = memoryview(content)
-    fd = os.open(path, _WRITE_FLAGS, EXEC_MODE if executable else FILE_MODE)
+    mode = EXEC_MODE if executable else FILE_MODE
+    try:
+        fd = os.open(path, _WRITE_FLAGS, mode)
+    except FileExistsError:
+        if Path(path).is_symlink():
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
+        Path(path).unlink()  # a directory raises IsADirectoryError: the caller reports it
+        fd = os.open(path, _WRITE_FLAGS, mode)
     try:
         while view:
             view = view[os.write(fd, view) :]

@@ -532,7 +532,7 @@ def _rewrite_record(record: Path, plan: list[tuple[zipfile.ZipInfo, str | None]]
     """Point RECORD at where `.data` files were installed; return the size change."""
     old = record.read_bytes()
     new = _rewritten_record(old, plan)
-    record.write_bytes(new)
+    write_file(record, new, executable=False)  # a new file: never into a cached link
     return len(new) - len(old)
 
 

@@ -177,3 +177,20 @@ def test_a_member_that_is_a_file_and_a_directory_is_one_clear_error(tmp_path):
         zf.writestr("a/b.py", "x")
     with pytest.raises(BundleError, match="Cannot extract .*function.zip"):
         extract_zip(bad, tmp_path / "out")
+
+
+def test_write_file_replaces_a_hard_link_instead_of_writing_into_it(tmp_path):
+    # Installed trees are hard links into the cache: writing into the link would change
+    # the cached file for every other build that links it.
+    cached = tmp_path / "cached.py"
+    cached.write_bytes(b"CACHED = 1\n")
+    cached.chmod(0o644)
+    linked = tmp_path / "linked.py"
+    linked.hardlink_to(cached)
+    archive.write_file(linked, b"OWN = 2\n", executable=True)
+    assert cached.read_bytes() == b"CACHED = 1\n"
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o644
+    assert cached.stat().st_nlink == 1
+    assert linked.read_bytes() == b"OWN = 2\n"
+    assert stat.S_IMODE(linked.stat().st_mode) == 0o755
+

@@ -186,3 +186,39 @@ def test_two_wheels_with_a_file_where_the_other_has_a_directory(tmp_path: Path) 
         site = tmp_path / f"site-{wheels[0].name}"
         with pytest.raises(WheelError, match=r"installs shared/x where an earlier wheel"):
             install_wheels(wheels, site)
+
+
+def test_overlapping_wheels_never_write_into_the_cache(tmp_path: Path) -> None:
+    # Two locked wheels ship the same namespace `__init__.py`, and the function's own
+    # wheel ships it again: the installed tree is hard links into each wheel's cache
+    # entry, and every later file must replace the link, not write through it.
+    from bundler.sources.lock import Lock
+    from bundler.sources.wheels import _changed_file, install
+
+    cache = Cache(tmp_path / "cache")
+    target = Target("3.12", "x86_64")
+    wheels = {}
+    for name, body in (("nsa", b"A = 1\n"), ("nsb", b"B = 2\n"), ("own", b"OWN = 3\n")):
+        (tmp_path / name).mkdir()
+        wheels[name] = make_wheel(
+            tmp_path / name, {"ns/__init__.py": body, f"ns/{name}.py": b""}, name=name
+        )
+    pins = [_cache_wheel(cache, wheels[n], n, target)[0] for n in ("nsa", "nsb")]
+    lock = Lock(text="", pins=tuple(pins))
+
+    def cached_trees() -> dict[str, Path]:
+        return {p.parent.parent.parent.name: p.parent.parent for p in
+                (tmp_path / "cache" / "installed").glob("*/site/*.dist-info/METADATA")}  # fmt: skip
+
+    for round in range(2):  # the second install reuses the cached trees
+        site = tmp_path / f"site{round}"
+        install(lock, target, site, cache=cache, local_wheels=[wheels["own"]])
+        assert (site / "ns" / "__init__.py").read_bytes() == b"OWN = 3\n"
+        assert sorted(p.name for p in (site / "ns").iterdir()) == [
+            "__init__.py", "nsa.py", "nsb.py", "own.py"
+        ]  # fmt: skip
+        trees = cached_trees()
+        assert len(trees) == 2
+        for name in ("nsa", "nsb"):
+            tree = next(t for t in trees.values() if (t / "ns" / f"{name}.py").exists())
+            assert _changed_file(wheels[name], tree) is None
