@@ -68,7 +68,7 @@ def install_dependencies(
             resolver=resolver,
             cache=cache,
             report=report,
-            allow_sdist=runner is not None,
+            image=dk.ImageResolver(runner, target) if runner is not None else None,
         )
     entry = _installed(lock, project, target, cache, report, runner, steps)
     raw = json.loads((entry / "dists.json").read_text(encoding="utf-8"))

@@ -105,8 +105,11 @@ def run_argv(
     mounts: Sequence[Mount],
     command: Sequence[str],
     env: Sequence[tuple[str, str]] = (),
+    workdir: str | None = None,
 ) -> list[str]:
     argv = ["run", "--rm", "--platform", platform(target), "--network", "host"]
+    if workdir is not None:
+        argv += ["-w", workdir]
     if hasattr(os, "getuid"):
         # Files written to the mounts belong to the user, not root, so the cache and the
         # output stay removable; HOME for pip, which the image's root home is not.
@@ -131,6 +134,38 @@ def ensure_image(runner: DockerRunner, target: Target, context: Path) -> None:
         msg = f"No Dockerfile in {context}; --docker needs lambundle's Dockerfile."
         raise UsageError(msg)
     _check(runner.run(build_image_argv(target, context)), f"Building {image_tag(target)}")
+
+
+# The resolvers as the image has them: lambundle installed with its dependencies.
+_IMAGE_RESOLVERS = {
+    "uv": ["python", "-m", "uv"],
+    "pip-tools": ["python", "-m", "piptools", "compile"],
+}
+# The index configuration the resolver on this machine would use, handed to the image's.
+_INDEX_ENV = (
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+    "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageResolver:
+    """`bundler.sources.resolver.ImageRunner` over a Docker runner: a lock that may pin
+    sdists is resolved in the image, because uv and pip-compile build an sdist's metadata
+    to read its dependencies, running its `setup.py` or build backend (as `pip wheel` does
+    when `build_wheels` builds it, in the image too)."""
+
+    runner: DockerRunner
+    target: Target
+
+    def run_resolver(
+        self, resolver: str, arguments: Sequence[str], workdir: Path
+    ) -> subprocess.CompletedProcess[str]:
+        mounts = [Mount(workdir, "/resolve", read_only=False)]
+        env = [(k, os.environ[k]) for k in _INDEX_ENV if k in os.environ]
+        command = [*_IMAGE_RESOLVERS[resolver], *arguments]
+        return self.runner.run(run_argv(self.target, mounts, command, env, workdir="/resolve"))
 
 
 def build_wheels(

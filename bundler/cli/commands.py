@@ -187,7 +187,8 @@ def inspect_command(ctx: click.Context, bundle_dir: Path, as_json: bool) -> None
 @click.option(
     "--docker",
     is_flag=True,
-    help="Allow sdists where the target has no wheel (for bundle --docker), hash-pinned.",
+    help="Allow sdists where the target has no wheel (for bundle --docker), hash-pinned; "
+    "resolved in Lambda's build image, as reading an sdist's metadata runs its code.",
 )
 @click.option(
     "-o",
@@ -216,6 +217,13 @@ def lock_command(
     target = Target(python, arch, runtime)
     cache = Cache(report=render.progress)
     project = load_project(src, require_handler=False, cache=cache, report=render.progress)
+    image = None
+    if docker:  # sdists allowed: their metadata is read (built) in Lambda's image only
+        from bundler.build import docker as dk
+
+        runner = dk.SubprocessDockerRunner()
+        dk.ensure_image(runner, target, dk.BUILD_CONTEXT)
+        image = dk.ImageResolver(runner, target)
     found = lock_project(
         project,
         target,
@@ -223,7 +231,7 @@ def lock_command(
         cache=cache,
         refresh=refresh,
         report=render.progress,
-        allow_sdist=docker,
+        image=image,
     )
     if output is not None:
         render.write_lock(found, output)

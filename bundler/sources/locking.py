@@ -34,20 +34,22 @@ def lock_project(
     cache: Cache,
     report: Report | None = None,
     refresh: bool = False,
-    allow_sdist: bool = False,
+    image: resolvers.ImageRunner | None = None,
 ) -> Lock:
     """The hash-pinned lock of `project`'s requirements for `target`.
 
     Reused from the cache while the requirements, the target and the resolver are the same;
     `refresh=True` resolves again (to pick up new releases) and replaces the cached lock.
-    `allow_sdist=True` (for --docker) lets a distribution with no wheel for the target be
-    pinned to its sdist, hash and all; without it, wheels only.
+    With `image` (Lambda's build image, for --docker) a distribution with no wheel for the
+    target may be pinned to its sdist, hash and all, and the resolver runs in the image:
+    reading an sdist's metadata runs its code, never on this machine. Without it, wheels
+    only, and pure-Python sdists built here in an isolated environment (sdist_build).
     """
     say = report or (lambda _msg: None)
     check_requires_python(project, target)
     decided = _lock_from_lock_file(project, target, refresh, say)
     if decided is not None:
-        if allow_sdist:  # --docker builds what has no wheel, in Lambda's image
+        if image is not None:  # --docker builds what has no wheel, in Lambda's image
             return decided
         return sdist_build.build_locked(decided, target, cache=cache, report=say)
     if not project.is_script and poetry_lock.uses_poetry(project.root):
@@ -55,7 +57,7 @@ def lock_project(
             "No poetry.lock: versions come from pyproject.toml's Poetry constraints "
             "(run `poetry lock` to pin them)"
         )
-    return _resolved_lock(project, target, resolver, cache, say, refresh, allow_sdist)
+    return _resolved_lock(project, target, resolver, cache, say, refresh, image)
 
 
 def _lock_from_lock_file(
@@ -103,14 +105,14 @@ def _resolved_lock(
     cache: Cache,
     say: Report,
     refresh: bool,
-    allow_sdist: bool,
+    image: resolvers.ImageRunner | None,
 ) -> Lock:
     """The lock a resolver makes of the project's requirements, cached by its inputs."""
     chosen = resolvers.find_resolver(resolver)
-    if chosen.name == "pip-tools" and project.requirements:
+    if chosen.name == "pip-tools" and project.requirements and image is None:
         chosen = resolvers.pip_tools_for(target, chosen, cache, say)
     hashed = tuple(h.key for h in project.hashed)
-    key = resolvers.lock_key(project.requirements, target, chosen.key, allow_sdist, hashed)
+    key = resolvers.lock_key(project.requirements, target, chosen.key, image is not None, hashed)
     if refresh:
         cache.remove("locks", key)
     entry = cache.dir("locks", key)
@@ -125,8 +127,9 @@ def _resolved_lock(
     say(
         f"Resolving {len(project.requirements)} requirement(s) for python{target.python} "
         f"{target.arch} (glibc {target.glibc[0]}.{target.glibc[1]}) with {chosen.name}"
+        + (" in Lambda's build image" if image is not None else "")
     )
-    if chosen.name == "pip-tools":
+    if chosen.name == "pip-tools" and image is None:
         python = chosen.markers_python or resolvers.host_python()
         if (python, platform.machine()) != (target.python, target.machine):
             say(
@@ -134,8 +137,10 @@ def _resolved_lock(
                 f"{python} on {platform.machine()}, not the target; use --resolver uv for "
                 "target-exact markers."
             )
-    if allow_sdist:  # --docker builds what has no wheel, in Lambda's image
-        body = resolvers.resolve(project.name, project.requirements, target, chosen, True)
+    if image is not None:  # sdists allowed: resolved, and later built, in Lambda's image
+        body = resolvers.resolve(
+            project.name, project.requirements, target, chosen, image=image
+        )
     else:  # wheels, and pure-Python sdists built into wheels here
         body = sdist_build.resolve(
             project.name, project.requirements, target, chosen, cache=cache, report=say

@@ -24,7 +24,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
@@ -46,6 +48,24 @@ _UV_GLIBC_LEVELS = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
 
 
 # -- the resolver interface ---------------------------------------------------------------
+
+
+class ImageRunner(Protocol):
+    """Runs a resolver inside Lambda's build image (`--docker`, bundler.build.docker).
+
+    A lock that may pin sdists is resolved there and only there: to read an sdist's
+    dependencies, uv and pip-compile build its metadata, which runs its `setup.py` or
+    build backend, and that code must not run on the machine that builds.
+    """
+
+    def run_resolver(
+        self, resolver: str, arguments: Sequence[str], workdir: Path
+    ) -> subprocess.CompletedProcess[str]:
+        """Run resolver `resolver` ("uv" or "pip-tools") with `arguments` in the image,
+        with `workdir` (holding requirements.in, getting requirements.txt) as its working
+        directory."""
+        ...
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,7 +176,8 @@ def lock_key(
     """The cache key of a lock: everything that changes what it resolves to (`hashed`:
     the user's `--hash` pins, `HashedRequirement.key`, which narrow it)."""
     major, minor = target.glibc
-    sdist = ("allow-sdist",) if allow_sdist else ()
+    # Sdists allowed: resolved in Lambda's build image (`ImageRunner`); before, on the host.
+    sdist = ("allow-sdist-in-image",) if allow_sdist else ()
     pinned = ("hashes", *sorted(hashed)) if hashed else ()
     return Cache.key(
         "lock-v1", resolver, target.python, target.arch, f"{major}.{minor}", *sdist,
@@ -232,13 +253,15 @@ def resolve(
     requirements: tuple[str, ...],
     target: Target,
     resolver: Resolver,
-    allow_sdist: bool = False,
     *,
+    image: ImageRunner | None = None,
     find_links: Path | None = None,
     index: Index | None = None,
 ) -> str:
     """The body of a lock of project `name`'s `requirements` for `target`.
 
+    Wheels only, resolved here; with `image` (`--docker`) sdists are allowed too, and the
+    resolver runs in Lambda's build image, since reading an sdist's metadata runs its code.
     `find_links`: a directory of wheels the resolver may use besides the index's (pure
     wheels lambundle built from sdists, `bundler.sources.sdist_build`). `index`: the index
     asked when the resolver's failure does not say whether a package exists.
@@ -256,12 +279,16 @@ def resolve(
         infile = Path(tmp, "requirements.in")
         infile.write_text("\n".join(wanted) + "\n", "utf-8")
         command = resolver.command(
-            "requirements.in", "requirements.txt", target, allow_sdist, find_links
+            "requirements.in", "requirements.txt", target, image is not None, find_links
         )
         try:
-            proc = subprocess.run(
-                command, cwd=tmp, capture_output=True, text=True, check=False
-            )
+            if image is not None:
+                arguments = command[len(resolver.executable) :]
+                proc = image.run_resolver(resolver.name, arguments, Path(tmp))
+            else:
+                proc = subprocess.run(
+                    command, cwd=tmp, capture_output=True, text=True, check=False
+                )
         except OSError as exc:
             msg = f"Cannot run {resolver.name} ({command[0]}): {exc}"
             raise LockError(msg) from exc

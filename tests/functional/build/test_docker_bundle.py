@@ -26,6 +26,7 @@ from bundler.build import docker
 from bundler.cli import cli, main
 from bundler.core import interpreters
 from bundler.sources.lock import Pin
+from bundler.sources.resolver import find_uv
 
 PY312 = interpreters.find("3.12")
 pytestmark = [
@@ -52,9 +53,13 @@ class ContainerRunner:
         assert argv[0] == "run"
         mounts: dict[str, str] = {}
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        workdir = None
         i = 1
         while not argv[i].startswith("lambundle-build:"):
-            if argv[i] == "-v":
+            if argv[i] == "-w":
+                workdir = argv[i + 1]
+                i += 2
+            elif argv[i] == "-v":
                 host, container, _mode = argv[i + 1].rsplit(":", 2)
                 mounts[container] = host
                 i += 2
@@ -77,13 +82,18 @@ class ContainerRunner:
             return arg
 
         command = [host(a) for a in command]
-        if command[0] == "python":
+        if command[:3] == ["python", "-m", "uv"]:  # the image has lambundle and its uv
+            command[:3] = [str(find_uv())]
+        elif command[0] == "python":
             command[0] = str(self.python)
         if "/lock" in mounts:
             self.locks.append(
                 {p.name: p.read_text() for p in sorted(Path(mounts["/lock"]).iterdir())}
             )
-        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        cwd = host(workdir) if workdir else None
+        return subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=cwd, check=False
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -252,12 +262,15 @@ def test_a_build_dependency_that_does_not_match_its_hash_stops_the_build(
     assert not list((tmp_path / "cache").glob("docker-wheels/*"))
 
 
-def test_lock_with_docker_pins_the_sdist(tmp_path: Path) -> None:
+def test_lock_with_docker_pins_the_sdist(tmp_path: Path, container: ContainerRunner) -> None:
     src = function(tmp_path)
     result = CliRunner().invoke(cli, ["lock", str(src), "--docker"])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "docopt==0.6.2" in result.stdout and "--hash=sha256:" in result.stdout
     assert "# built from sdist:" not in result.stdout  # Docker builds it
+    # Resolved in the image: reading docopt's metadata runs its setup.py.
+    (run,) = [c for c in container.calls if c[0] == "run"]
+    assert run[run.index("-w") + 1] == "/resolve" and "uv" in run
     # Without --docker a pure sdist is built here (bundler.sources.sdist_build), and the
     # lock says so; a native one would be refused.
     local = CliRunner().invoke(cli, ["lock", str(src)])
