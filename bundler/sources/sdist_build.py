@@ -29,6 +29,7 @@ it again the same way (`wheel_from_sdist`).
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import os
 import shutil
@@ -368,8 +369,14 @@ def _build(
         env = _BuildEnvironment(work / "env", pin, cache, report, resolver)
         env.install(requires)
         log: list[str] = []
+        confine = _confinement()
+        if confine is None:
+            report(
+                f"bubblewrap cannot run here: {pin.name}'s build backend runs on this machine "
+                "unconfined (its HOME and TMPDIR in a temporary directory only)"
+            )
         builder = pypa_build.ProjectBuilder(
-            source, python_executable=str(env.python), runner=_runner(log)
+            source, python_executable=str(env.python), runner=_runner(log, work, confine)
         )
         # The backend's warnings come back as Python warnings (pyproject_hooks): they are
         # the build's output, kept for a message like the rest, never printed.
@@ -448,9 +455,17 @@ def _check_pure(wheel: Path, pin: Pin, target: Target) -> None:
         raise SdistBuildError(msg)
 
 
-def _runner(log: list[str]) -> Callable[..., None]:
-    """A pyproject_hooks runner: the hook's output is kept for the message, not printed;
-    nothing in the build may reach an index (PIP_NO_INDEX) or the user's site-packages."""
+def _runner(log: list[str], work: Path, confine: list[str] | None) -> Callable[..., None]:
+    """A pyproject_hooks runner for the sdist's build backend (its `setup.py`: code from the
+    index). Its output is kept for the message, not printed. Nothing in it may reach an
+    index (PIP_NO_INDEX) or the user's site-packages; HOME, TMPDIR and the XDG directories
+    are inside the build's temporary directory `work`, so what a backend writes there by
+    habit (caches, configuration, temporary files) goes away with it. With `confine`
+    (`_confinement`), it runs under bubblewrap: everything but `work` and the hook's own
+    exchange directory read-only, a private /tmp, and no network."""
+    home, tmp = work / "home", work / "tmp"
+    home.mkdir(exist_ok=True)
+    tmp.mkdir(exist_ok=True)
 
     def run(
         cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
@@ -458,15 +473,50 @@ def _runner(log: list[str]) -> Callable[..., None]:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         env.update(extra_environ or {})
         env.update(
-            PIP_NO_INDEX="1", PYTHONNOUSERSITE="1", SOURCE_DATE_EPOCH=_SOURCE_DATE_EPOCH
-        )
-        proc = subprocess.run(
-            list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False
-        )
+            PIP_NO_INDEX="1", PYTHONNOUSERSITE="1", SOURCE_DATE_EPOCH=_SOURCE_DATE_EPOCH,
+            HOME=str(home), TMPDIR=str(tmp), XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
+        )  # fmt: skip
+        argv = list(cmd)
+        if confine is not None:
+            # pyproject_hooks passes the directory it exchanges the hook's input and
+            # output through as an argument, the only other place written; its script
+            # may be a temporary file too (under /tmp, which is private in there).
+            binds = [str(work), *(a for a in cmd[1:] if Path(a).is_dir())]
+            files = [a for a in cmd[1:] if Path(a).is_file()]
+            argv = [
+                *confine, *(x for b in binds for x in ("--bind", b, b)),
+                *(x for f in files for x in ("--ro-bind", f, f)),
+                "--chdir", cwd or str(work), "--", *argv,
+            ]  # fmt: skip
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
         log.append(proc.stdout + proc.stderr)
         proc.check_returncode()
 
     return run
+
+
+@functools.cache
+def _confinement() -> list[str] | None:
+    """bubblewrap's options that confine a build backend (`_runner`), or None when bwrap
+    is not installed or cannot make its namespaces here (then the build runs unconfined,
+    and says so)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    options = [
+        bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+        *user, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent",
+        "--new-session",
+    ]  # fmt: skip
+    try:
+        probe = subprocess.run(
+            [*options, "--", sys.executable, "-c", "pass"], capture_output=True, check=False
+        )
+    except OSError:
+        return None
+    return options if probe.returncode == 0 else None
 
 
 class _BuildEnvironment:
