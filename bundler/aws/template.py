@@ -39,7 +39,7 @@ def build(
     timeout: int = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
     """The template for `bundle_dir`, its zip paths relative to the directory `relative_to`."""
-    manifest = mf.load(bundle_dir)
+    manifest = mf.load_checked(bundle_dir)  # the zips SAM uploads are the ones described
     runtime = manifest.target.runtime
     arch = lambda_arch(manifest.target.arch)
     resources: dict[str, Any] = {}

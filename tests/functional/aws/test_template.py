@@ -118,3 +118,20 @@ def test_a_missing_bundle_is_one_clear_error(
     err = capsys.readouterr().err
     assert "is not a bundle directory" in err
     assert "Traceback" not in err
+
+
+def test_a_zip_swapped_under_the_manifest_gets_no_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A template points SAM at the zips to upload: they must be the ones bundle.json
+    # describes, as for invoke, inspect and publish.
+    bundle = hello(tmp_path, strategy="vendored")
+    (bundle / "function.zip").write_bytes((bundle / "layer-1-runtime.zip").read_bytes())
+    out = tmp_path / "template.yaml"
+    with pytest.raises(SystemExit) as exited:
+        main(["template", str(bundle), "-o", str(out)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "function.zip is" in err and "not the zip this bundle was built with" in err
+    assert "rebuild the bundle" in err and "Traceback" not in err
+    assert not out.exists()
