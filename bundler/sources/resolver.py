@@ -17,6 +17,7 @@ follow the host under pip-tools, and the lock says so in a note.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import shlex
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from bundler.core.cache import Cache
@@ -294,7 +296,90 @@ def resolve(
             raise LockError(msg) from exc
         if proc.returncode != 0:
             raise _resolve_error(proc.stderr or proc.stdout, name, target, resolver, index)
-        return Path(tmp, "requirements.txt").read_text("utf-8")
+        body = Path(tmp, "requirements.txt").read_text("utf-8")
+    _refuse_direct_references(body, name, resolver)
+    return body
+
+
+def _refuse_direct_references(body: str, name: str, resolver: Resolver) -> None:
+    """Refuse a lock in which a dependency's own metadata asked for another package by a
+    URL, path or repository (`Requires-Dist: pkg @ https://...`: PyPI refuses such uploads,
+    other indexes do not). The requirements were checked before resolving; this is what a
+    dependency brought in, stopped before anything is downloaded or installed."""
+    entries = lock_entries(body)
+    versions: dict[str, str] = {}
+    for requirement, _ in entries:
+        with contextlib.suppress(InvalidRequirement):
+            req = Requirement(requirement)
+            exact = [s.version for s in req.specifier if s.operator == "=="]
+            if exact:
+                versions[canonicalize_name(req.name)] = exact[0]
+    for requirement, via in entries:
+        kind = references.direct_reference(requirement)
+        if kind is None:
+            continue
+        wanted = requirement.split("@", 1)[0].strip() or requirement
+        asked = [
+            f"{v} {versions[canonicalize_name(v)]}" if canonicalize_name(v) in versions else v
+            for v in via
+            if not v.startswith("-")
+        ] or ["a dependency"]
+        note = "Nothing was installed."
+        if resolver.name == "pip-tools":
+            note = (
+                "pip-compile fetched it while resolving (and, for an sdist or a repository, "
+                "ran its build on this machine; --resolver uv refuses it before fetching "
+                "anything); nothing was installed."
+            )
+        message = direct_dependency_message(
+            name, " and ".join(asked), wanted, requirement, kind, note
+        )
+        raise LockError(message)
+
+
+def direct_dependency_message(
+    project: str, asked_by: str, wanted: str, requirement: str, kind: str, note: str
+) -> str:
+    """The message for a dependency `asked_by` that requires `wanted` by a direct
+    reference `requirement` (of `kind`); `note` says what the resolver did with it."""
+    return (
+        f"Cannot lock {project}: {asked_by} {'require' if ' and ' in asked_by else 'requires'} "
+        f"{wanted} by a direct reference to "
+        f"{kind} ({requirement.strip()}), not a release; a direct reference cannot be "
+        f"hash-pinned, and lambundle refuses it in dependencies as in requirements. {note} "
+        f"Pin a version of {asked_by.split()[0]} that requires {wanted} by version, or "
+        f"publish {wanted} to an index; or build wheels of both and vendor their code in "
+        "the function directory."
+    )
+
+
+def lock_entries(body: str) -> list[tuple[str, list[str]]]:
+    """Each requirement of a pip-compile or uv lock, with the packages its `# via`
+    comments name (one per line, or several after a bare `# via`)."""
+    entries: list[tuple[str, list[str]]] = []
+    in_via = False
+    for line in body.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            comment = stripped[1:].strip()
+            if not entries:
+                continue
+            if comment.startswith("via"):
+                rest = comment[3:].strip()
+                if rest:
+                    entries[-1][1].append(rest)
+                in_via = not rest
+            elif in_via and comment:
+                entries[-1][1].append(comment)
+            continue
+        in_via = False
+        if line[:1].isspace() or stripped.startswith("-"):
+            continue  # a --hash continuation, or an option line
+        requirement = re.split(r"\s+(?=--)", stripped.rstrip("\\").strip())[0]
+        entries.append((requirement, []))
+    return entries
 
 
 # Where the resolvers name the package they could not satisfy. uv says whether wheels or
@@ -314,6 +399,11 @@ _NO_WHEEL = (
 )
 _NO_MATCHING = re.compile(r"No matching distribution found for ([A-Za-z0-9][\w.\-]*)")
 _EXCEPTION_PREFIX = re.compile(r"^[\w.]+\.\w+: ")
+# uv refuses a dependency's `pkg @ url` itself, before fetching it, and advises adding it
+# to the requirements, which lambundle refuses: its message is replaced by lambundle's.
+_URL_DEPENDENCY = re.compile(r"Package\s+`([^`]+)`\s+was\s+included\s+as\s+a\s+URL\s+dependency")
+_URL_PARENT = re.compile(r"dependencies\s+for\s+package\s+`([^`]+)`")
+_URL_SUGGESTED = re.compile(r"Consider\s+adding\s+`([^`]+)`")
 
 
 class NoWheelForTarget(LockError):
@@ -351,6 +441,17 @@ def _resolve_error(
     major, minor = target.glibc
     where = f"python{target.python} {target.arch} (glibc {major}.{minor})"
     head = f"Cannot lock {project_name} for {where} with {resolver.name}"
+    if match := _URL_DEPENDENCY.search(output):
+        wanted = match.group(1)
+        parent = _URL_PARENT.search(output)
+        suggested = _URL_SUGGESTED.search(output)
+        requirement = " ".join(suggested.group(1).split()) if suggested else wanted
+        asked = parent.group(1).replace("==", " ") if parent else "a dependency"
+        kind = references.direct_reference(requirement) or "a URL"
+        note = f"{resolver.name} refused it before fetching anything."
+        return LockError(
+            direct_dependency_message(project_name, asked, wanted, requirement, kind, note)
+        )
     if match := _NO_VERSION.search(output):
         name = match.group(1)
         return LockError(
