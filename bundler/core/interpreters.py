@@ -4,9 +4,10 @@ Order: an explicit path, then `pythonX.Y` on PATH, then pyenv's versions, then u
 managed Pythons. The host's `python3` counts when its version matches.
 
 Every build and every sandbox asks, so asking is kept cheap: pyenv's shims on PATH are
-passed over (each is a shell script that takes about 100 ms to answer, and every
-interpreter a shim can start is found directly under pyenv's versions or further along
-PATH), and an interpreter's answer is remembered for as long as its file is unchanged.
+not run (each is a shell script that takes about 100 ms to answer); pyenv's versions of
+that Python take the shims' place in PATH's order, so a pyenv Python ahead of the
+system's on PATH is still the one found. An interpreter's answer is remembered for as
+long as its file is unchanged.
 """
 
 from __future__ import annotations
@@ -54,26 +55,33 @@ def _probe(path: Path, ino: int, size: int, mtime_ns: int) -> Interpreter | None
     return Interpreter(path=path, version=out[0].strip(), prefix=Path(out[1].strip()))
 
 
-def _which(name: str, skip: Path) -> Path | None:
-    """`shutil.which(name)`, passing over the directory `skip`."""
-    path = os.pathsep.join(
-        entry
-        for entry in os.environ.get("PATH", os.defpath).split(os.pathsep)
-        if entry and Path(entry) != skip
-    )
-    exe = shutil.which(name, path=path)
-    return Path(exe) if exe else None
+def _on_path(name: str, shims: Path, pyenv_versions: list[Path]) -> list[Path]:
+    """Where the shell would find `name`: the first PATH entry that has it. pyenv's shims
+    directory is not asked (a shim is a slow shell script); where it comes first, the
+    shim would start one of pyenv's versions, so those stand in its place."""
+    for entry in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        if not entry:
+            continue
+        if Path(entry) == shims:
+            if pyenv_versions:
+                return pyenv_versions
+            continue
+        exe = shutil.which(name, path=entry)
+        if exe:
+            return [Path(exe)]
+    return []
 
 
 def _candidates(minor: str) -> list[Path]:
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    pyenv = [
+        version_dir / "bin" / f"python{minor}"
+        for version_dir in sorted((pyenv_root / "versions").glob(f"{minor}.*"), reverse=True)
+    ]
     found: list[Path] = []
     for name in (f"python{minor}", "python3"):
-        exe = _which(name, skip=pyenv_root / "shims")
-        if exe:
-            found.append(exe)
-    for version_dir in sorted((pyenv_root / "versions").glob(f"{minor}.*"), reverse=True):
-        found.append(version_dir / "bin" / f"python{minor}")
+        found += _on_path(name, pyenv_root / "shims", pyenv)
+    found += pyenv
     uv_dir = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
     for version_dir in sorted(uv_dir.glob(f"cpython-{minor}.*"), reverse=True):
         found.append(version_dir / "bin" / f"python{minor}")

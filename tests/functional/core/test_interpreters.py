@@ -73,3 +73,21 @@ def test_no_interpreter_is_none_and_a_wrong_explicit_one_is_refused(machine: Pat
     other = "3.99"
     with pytest.raises(interpreters.UsageError, match=f"the target is {other}"):
         interpreters.find(other, explicit=Path(sys.executable))
+
+
+def test_pyenvs_version_wins_where_its_shims_come_first_on_path(
+    machine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shell would start pyenv's Python, not the system's further along PATH (on
+    Debian, /usr/bin/python3.11 has no site-packages for the SDK to be mounted over)."""
+    log = machine / "log"
+    shim = wrapper(machine / "pyenv" / "shims" / f"python{MINOR}", log)
+    system = wrapper(machine / "bin" / f"python{MINOR}", log)
+    real = wrapper(machine / "pyenv" / "versions" / f"{MINOR}.99" / "bin" / f"python{MINOR}", log)
+    monkeypatch.setenv("PATH", f"{shim.parent}:{machine / 'bin'}")
+    found = interpreters.find(MINOR)
+    assert found is not None and found.path == real
+    monkeypatch.setenv("PATH", f"{machine / 'bin'}:{shim.parent}")
+    found = interpreters.find(MINOR)
+    assert found is not None and found.path == system
+    assert str(shim) not in asked(log)
