@@ -70,14 +70,19 @@ class OnDemand(Lifecycle[RuntimeAPI]):
         started = time.monotonic()
         cold = not self.running
         extract_s = None
+        # Cleared before the offer: a runtime already waiting (SnapStart's restore/next)
+        # takes the event at once and marks the split before this thread goes on.
+        self._log_split = None
+        if not cold and not api.offer(invocation):
+            # The environment ended after `running` was read (its exit was reported
+            # since): as on Lambda, the invoke goes to a fresh environment.
+            cold = True
         if cold:
             failed, extract_s = self._start_environment(invocation, started)
             if failed is not None:
                 return failed
-        # Cleared before the offer: a runtime already waiting (SnapStart's restore/next)
-        # takes the event at once and marks the split before this thread goes on.
-        self._log_split = None
-        api.offer(invocation)
+            # Should the fresh one have ended already, the invoke fails with its end.
+            api.offer(invocation)
         if cold:
             hand_out = self._cold_hand_out(invocation)
         else:
@@ -201,8 +206,7 @@ class OnDemand(Lifecycle[RuntimeAPI]):
         return outcome
 
     def _fail_held(self, outcome_for: Callable[[str], Outcome], generation: int) -> None:
-        api = self._api
-        api.fail(outcome_for(api.current_request_id()), generation)
+        self._api.end(outcome_for, generation)
 
     def _mark_hand_out(self) -> None:
         """Where the log stood when the event went out: init output before, invoke after."""

@@ -39,6 +39,9 @@ class RuntimeAPI(RuntimeAPIServer):
         self._current: Invocation | None = None
         self._handed_at: float | None = None
         self._outcome: Outcome | None = None
+        # Set once the current environment has ended (end()): what an invocation offered
+        # to it fails with.
+        self._ended: Callable[[str], Outcome] | None = None
         # SnapStart: when the runtime asked /restore/next (init ends) and when it was answered.
         self.snapshot_at: float | None = None
         self.restored_at: float | None = None
@@ -56,11 +59,13 @@ class RuntimeAPI(RuntimeAPIServer):
             self._current = None
             self._handed_at = None
             self._outcome = None
+            self._ended = None
             self.snapshot_at = None
             self.restored_at = None
 
-    def offer(self, invocation: Invocation) -> None:
-        """Make `invocation` the next event `/next` returns."""
+    def offer(self, invocation: Invocation) -> bool:
+        """Make `invocation` the next event `/next` returns; False when the environment has
+        ended already (its exit was reported), and then the invocation fails with it."""
         with self._cond:
             if self._pending is not None or self._current is not None:
                 raise RuntimeError("an invocation is already in progress")
@@ -69,8 +74,11 @@ class RuntimeAPI(RuntimeAPIServer):
             if self._state == "failed" and self._init_error is not None:
                 # The init error was reported before this invoke; Lambda serves it again.
                 self._outcome = self._init_error
+            elif self._ended is not None:
+                self._outcome = self._ended(invocation.request_id)
             self._pending = invocation
             self._cond.notify_all()
+            return self._ended is None
 
     def wait_handed(self, timeout: float | None) -> float | None:
         """Wait until the runtime took the offered event; its monotonic time, or None.
@@ -111,23 +119,30 @@ class RuntimeAPI(RuntimeAPIServer):
                 self._current = None
             return outcome
 
-    def fail(self, outcome: Outcome, generation: int | None = None) -> None:
-        """End the offered invocation with a platform error (process exit, timeout).
-
-        With `generation`, only if that environment is still the current one: the death
-        of an old, already replaced process must not fail a newer invocation.
-        """
+    def fail(self, outcome: Outcome) -> None:
+        """End the offered invocation with a platform error (timeout, a retried init's bad
+        entry point); a process's exit is reported with end()."""
         with self._cond:
-            if generation is not None and generation != self._generation:
-                return
             if self._outcome is None and (self._pending or self._current):
                 self._outcome = outcome
             self._cond.notify_all()
 
-    def current_request_id(self) -> str:
+    def end(self, outcome_for: Callable[[str], Outcome], generation: int) -> None:
+        """The environment `generation` ended (its process exited): the invocation it holds
+        fails with its outcome, and so does one offered to it from now on.
+
+        An older, already replaced environment's end changes nothing.
+        """
         with self._cond:
-            inv = self._current or self._pending
-            return inv.request_id if inv else ""
+            if generation != self._generation:
+                return
+            # The sandbox may have seen this environment running just before its exit
+            # was reported, and offer it an invocation that no runtime would ever take.
+            self._ended = outcome_for
+            invocation = self._current or self._pending
+            if self._outcome is None and invocation is not None:
+                self._outcome = outcome_for(invocation.request_id)
+            self._cond.notify_all()
 
     # -- the runtime side (called from handler threads) ----------------------------------
 

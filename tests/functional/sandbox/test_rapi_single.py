@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from bundler.sandbox.rapi_protocol import MAX_RESPONSE_BYTES, Invocation
+from bundler.sandbox.rapi_protocol import MAX_RESPONSE_BYTES, Invocation, Outcome, platform_error
 from bundler.sandbox.rapi_single import RuntimeAPI
 
 NEXT = "/2018-06-01/runtime/invocation/next"
@@ -332,6 +332,48 @@ def test_a_next_of_the_old_environment_read_after_the_reset_takes_no_event(
     assert api.first_next_at is None, "the new environment's init is not over"
     status, headers, body = pool.submit(Runtime(api.address).next).result(timeout=10)
     assert (status, body) == (200, b'{"new": true}')
+
+
+def exited(request_id: str) -> Outcome:
+    return platform_error("Runtime.ExitError", f"RequestId: {request_id} Error: exit status 1")
+
+
+def test_an_invocation_offered_to_an_ended_environment_fails_with_its_end(
+    api: RuntimeAPI, pool: ThreadPoolExecutor
+) -> None:
+    # The sandbox saw the process running, then its exit was reported (end()), then the
+    # sandbox offers the next invocation: it fails at once, and no /next ever takes it.
+    runtime, headers, _ = take_event(api, pool, Invocation(b"{}"))
+    assert runtime.respond(headers["Lambda-Runtime-Aws-Request-Id"], b"1")[0] == 202
+    assert api.wait_outcome(5) is not None
+    parked = pool.submit(runtime.next)
+    assert api.wait_polling(10)
+    api.end(exited, api.generation)
+    event = Invocation(b"{}")
+    assert api.offer(event) is False
+    outcome = api.wait_outcome(0)
+    assert outcome is not None
+    assert json.loads(outcome.payload) == {
+        "errorMessage": f"RequestId: {event.request_id} Error: exit status 1",
+        "errorType": "Runtime.ExitError",
+    }
+    assert api.wait_handed(0) is None
+    api.reset()  # the next environment: the parked /next was the old one's, and had nothing
+    assert parked.result(timeout=10)[0] == 500
+    api.end(exited, api.generation - 1)  # the old environment's exit, reported late
+    fresh = Invocation(b'{"fresh": true}')
+    assert take_event(api, pool, fresh)[2] == b'{"fresh": true}'
+
+
+def test_an_environment_that_ends_fails_the_invocation_it_holds(
+    api: RuntimeAPI, pool: ThreadPoolExecutor
+) -> None:
+    runtime, headers, _ = take_event(api, pool, Invocation(b"{}"))
+    request_id = headers["Lambda-Runtime-Aws-Request-Id"]
+    api.end(exited, api.generation)
+    outcome = api.wait_outcome(0)
+    assert outcome is not None and outcome.payload == exited(request_id).payload
+    assert runtime.respond(request_id, b"late")[0] == 400  # it has its outcome
 
 
 @pytest.mark.parametrize("length", ["abc", "-5"])

@@ -157,6 +157,27 @@ def sandboxes(tmp_path: Path) -> Iterator[SandboxFactory]:
         yield factory
 
 
+def kill_inside_the_offer(lifecycle: OnDemand | ManagedInstances) -> list[int]:
+    """Make the environment die inside the next offer, its exit reported before the invoke
+    is queued (the generations that ended this way, filled in as it happens)."""
+    api = lifecycle._api
+    real_offer = api.offer
+    ended: list[int] = []
+
+    def offer_after_the_end(invocation: Invocation) -> bool:
+        if not ended:
+            process, generation = lifecycle._process, api.generation
+            assert process is not None and process.running
+            process.kill()
+            # What its watcher thread does, done here so that it is done by now.
+            lifecycle._report_exit(process.wait(), generation, lifecycle._log)
+            ended.append(generation)
+        return real_offer(invocation)
+
+    api.offer = offer_after_the_end  # type: ignore[method-assign]
+    return ended
+
+
 @needs_bwrap[0]
 @needs_bwrap[1]
 @needs_python("3.12")
@@ -173,26 +194,59 @@ def test_an_invoke_offered_as_its_environment_ends_goes_to_a_fresh_one(
     assert sb.invoke(json.dumps({"id": 1})).json() == {"id": 1}
     lifecycle = sb._lifecycle
     assert isinstance(lifecycle, ManagedInstances)
-    api = lifecycle._api
-    real_offer = api.offer
-    ended: list[int] = []
-
-    def offer_after_the_end(invocation: Invocation) -> bool:
-        if not ended:
-            process, generation = lifecycle._process, api.generation
-            assert process is not None and process.running
-            process.kill()
-            # What its watcher thread does, done here so that it is done by now.
-            lifecycle._report_exit(process.wait(), generation, lifecycle._log)
-            ended.append(generation)
-        return real_offer(invocation)
-
-    api.offer = offer_after_the_end  # type: ignore[method-assign]
+    ended = kill_inside_the_offer(lifecycle)
     result = sb.invoke(json.dumps({"id": 2}))
     assert ended, "the window was not reached"
     assert result.json() == {"id": 2}, (result.payload, result.logs)
     assert result.timings.cold
-    assert api.generation == ended[0] + 1
+    assert lifecycle._api.generation == ended[0] + 1
+
+
+@needs_bwrap[0]
+@needs_bwrap[1]
+@needs_python("3.12")
+@pytest.mark.parametrize("snapstart", [False, True], ids=["on-demand", "snapstart"])
+def test_an_on_demand_invoke_offered_as_its_environment_ends_goes_to_a_fresh_one(
+    sandboxes: SandboxFactory, snapstart: bool
+) -> None:
+    # The environment dies, and its watcher reports the exit, after the invoke saw it
+    # running and before the event is offered: the invoke must not wait for a runtime
+    # that is gone (its whole timeout, then Sandbox.Timedout) but run in a new one.
+    sb = sandboxes(KILLER, "app.handler", lambundle=True, timeout_s=5.0, snapstart=snapstart)
+    assert sb.invoke(json.dumps({"id": 1})).json() == {"id": 1}
+    lifecycle = sb._lifecycle
+    assert isinstance(lifecycle, OnDemand)
+    ended = kill_inside_the_offer(lifecycle)
+    result = sb.invoke(json.dumps({"id": 2}))
+    assert ended, "the window was not reached"
+    assert result.json() == {"id": 2}, (result.payload, result.logs)
+    assert result.timings.cold
+    assert lifecycle._api.generation == ended[0] + 1
+    assert sb.invoke(json.dumps({"id": 3})).json() == {"id": 3}  # warm in the fresh one
+
+
+@needs_bwrap[0]
+@needs_bwrap[1]
+@needs_python("3.12")
+def test_a_fresh_environment_that_ends_before_its_first_offer_fails_the_invoke_at_once(
+    sandboxes: SandboxFactory,
+) -> None:
+    # The cold start's own process dies, its exit reported, before the event is offered:
+    # the invoke fails with that exit, as Lambda's does, not with an init timeout; it is
+    # not started over (that could go on forever), and the next invoke is a cold start.
+    sb = sandboxes(KILLER, "app.handler", lambundle=True, timeout_s=5.0, init_timeout_s=5.0)
+    lifecycle = sb._lifecycle
+    assert isinstance(lifecycle, OnDemand)
+    ended = kill_inside_the_offer(lifecycle)
+    result = sb.invoke(json.dumps({"id": 1}))
+    assert ended == [lifecycle._api.generation]
+    assert result.error is not None, result.payload
+    assert result.error["errorType"] == "Runtime.ExitError", result.error
+    assert "signal: killed" in result.error["errorMessage"], result.error
+    assert result.timings.cold
+    again = sb.invoke(json.dumps({"id": 2}))
+    assert again.json() == {"id": 2}, (again.payload, again.logs)
+    assert again.timings.cold
 
 
 @needs_bwrap[0]
