@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urljoin
 
@@ -32,6 +33,7 @@ SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 # What the first read at the end of a wheel fetches: its central directory, mostly.
 _TAIL_BYTES = 256 * 1024
 _BLOCK_BYTES = 64 * 1024
+_DOWNLOAD_CHUNK = 1 << 20
 
 
 class IndexUnavailable(BundlerError):
@@ -62,6 +64,14 @@ class Index(Protocol):
 
     def open(self, file: IndexFile) -> BinaryIO:
         """`file` as a seekable binary file, read as needed (not downloaded whole)."""
+        ...
+
+
+class WheelSource(Index, Protocol):
+    """An index lambundle also downloads whole wheels from (`bundler.sources.wheels`)."""
+
+    def save(self, file: IndexFile, dest: Path) -> None:
+        """Download `file` whole into `dest`; IndexUnavailable when it cannot."""
         ...
 
 
@@ -133,6 +143,27 @@ class PackageIndex:
 
     def open(self, file: IndexFile) -> BinaryIO:
         return io.BufferedReader(RangeFile(self, file.url, file.size), _BLOCK_BYTES)
+
+    def save(self, file: IndexFile, dest: Path) -> None:
+        """Download `file` whole into `dest`; IndexUnavailable when the index does not
+        serve it. The bytes are not checked here: the caller checks them against the
+        lock's hashes before it keeps or unpacks them."""
+        import requests
+
+        if not file.url.startswith(("http://", "https://")):
+            msg = f"{file.url} is not an HTTP(S) URL; lambundle reads indexes over HTTP(S) only."
+            raise IndexUnavailable(msg)
+        try:
+            with self._session().get(file.url, stream=True, timeout=60) as response:
+                if response.status_code != 200:
+                    msg = f"{file.url} answered {response.status_code}."
+                    raise IndexUnavailable(msg)
+                with open(dest, "wb") as out:
+                    for chunk in response.iter_content(_DOWNLOAD_CHUNK):
+                        out.write(chunk)
+        except requests.RequestException as exc:
+            msg = f"Cannot download {file.url}: {exc}"
+            raise IndexUnavailable(msg) from None
 
 
 def _index_file(item: dict[str, Any], page: str) -> IndexFile:

@@ -1,8 +1,14 @@
 """Wheels for the target, not the host: hash-checked downloads, safe installs.
 
-Which wheels fit a target is `bundler.sources.tags`. Downloads go through `pip download
---require-hashes`, so the platform-specific download is checked against the lock's hashes
-by pip, and once more by us before a wheel enters the cache. Wheels are cached by sha256;
+Which wheels fit a target is `bundler.sources.tags`. A wheel the index (the one pip
+installs from, `bundler.sources.index`) lists with one of the lock's sha256 is downloaded
+from it directly, several at once, and each is unpacked as soon as it is in (`install`):
+starting pip costs more than the transfer of a scientific stack, and unpacking one wheel
+overlaps the others' downloads. Whatever the index does not serve that way (another index
+or find-links in pip's configuration, a server without PEP 691) goes through `pip download
+--require-hashes`, checked against the lock's hashes by pip. Either way every wheel is
+checked against the lock's hashes by us before it enters the cache, and nothing is unpacked
+that is not in the cache. Wheels are cached by sha256;
 a cached wheel whose bytes no longer match its hash (tampered or corrupted) is reported,
 dropped and downloaded again. A pin the lock says lambundle builds from its sdist is
 built (once, cached by the sdist's sha256) by `bundler.sources.sdist_build`.
@@ -26,7 +32,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from packaging.utils import (
@@ -41,6 +47,7 @@ from bundler.core.errors import BundleError, WheelError
 from bundler.core.progress import Report, Timings
 from bundler.core.target import Target
 from bundler.sources import sdist_build, seals
+from bundler.sources.index import IndexUnavailable, PackageIndex, WheelSource
 from bundler.sources.lock import Lock, Pin
 
 # Which wheels fit a target: imported from here by the rest of lambundle, too.
@@ -81,17 +88,27 @@ def no_wheel_message(name: str, version: str | None, target: Target) -> str:
 # -- downloads ----------------------------------------------------------------------------
 
 
+# Called with (canonical name, cached wheel) as each wheel of `fetch` is in the cache.
+Fetched = Callable[[str, Path], None]
+# Wheels downloaded from the index at once.
+_DOWNLOADS = 4
+
+
 def fetch(
     pins: Iterable[Pin],
     target: Target,
     *,
     cache: Cache,
     report: Report | None = None,
+    fetched: Fetched | None = None,
+    index: WheelSource | None = None,
 ) -> dict[str, Path]:
     """The cached wheel file for each pin (by canonical name), downloading what is missing.
 
     The wheel chosen for (pin, target) is remembered in the cache ("picks"), so the same
-    lock always installs the same files on this machine, even offline.
+    lock always installs the same files on this machine, even offline. `fetched` hears of
+    each wheel as soon as it is in the cache, checked, while others may still download;
+    `index` is where wheels are downloaded from directly (default: pip's index).
     """
     say = report or (lambda _msg: None)
     found: dict[str, Path] = {}
@@ -102,9 +119,11 @@ def fetch(
             missing.append(pin)
         else:
             found[canonicalize_name(pin.name)] = path
+            if fetched is not None:
+                fetched(canonicalize_name(pin.name), path)
     if missing:
         say(f"Downloading {len(missing)} wheel(s) for {describe(target)}")
-        found.update(_download(missing, target, cache))
+        found.update(_download(missing, target, cache, fetched, index or PackageIndex()))
     return found
 
 
@@ -147,7 +166,57 @@ def _cached_pick(pin: Pin, target: Target, cache: Cache, say: Report) -> Path | 
     return path
 
 
-def _download(pins: list[Pin], target: Target, cache: Cache) -> dict[str, Path]:
+def _download(
+    pins: list[Pin], target: Target, cache: Cache, fetched: Fetched | None, index: WheelSource
+) -> dict[str, Path]:
+    """Download `pins`' wheels into the cache: from the index directly where it serves
+    them, through pip for the rest; `fetched` hears of each as it is stored."""
+    out: dict[str, Path] = {}
+    rest: list[Pin] = []
+    with concurrent.futures.ThreadPoolExecutor(min(_DOWNLOADS, len(pins))) as pool:
+        started = {
+            pool.submit(_download_from_index, pin, target, cache, index): pin for pin in pins
+        }
+        for future in concurrent.futures.as_completed(started):
+            pin = started[future]
+            path = future.result()
+            if path is None:
+                rest.append(pin)
+                continue
+            out[canonicalize_name(pin.name)] = path
+            if fetched is not None:
+                fetched(canonicalize_name(pin.name), path)
+    if rest:
+        for name, path in _pip_download(rest, target, cache).items():
+            out[name] = path
+            if fetched is not None:
+                fetched(name, path)
+    return out
+
+
+def _download_from_index(pin: Pin, target: Target, cache: Cache, index: WheelSource) -> Path | None:
+    """The pin's wheel downloaded from `index` and stored in the cache (its sha256 checked
+    first), or None when the index does not list a fitting wheel with one of the pin's
+    hashes or cannot serve it: pip tries then, with its whole configuration."""
+    allowed = {h.split(":", 1)[1] for h in pin.hashes if h.startswith("sha256:")}
+    try:
+        files = index.files(pin.name) or []
+    except IndexUnavailable:
+        return None
+    candidates = {f.filename: f for f in files if f.sha256 in allowed}
+    chosen = best_wheel(candidates, target)
+    if chosen is None or PurePosixPath(chosen).name != chosen or "\\" in chosen:
+        return None
+    with tempfile.TemporaryDirectory(prefix="lambundle-dl-") as tmp:
+        wheel = Path(tmp, chosen)
+        try:
+            index.save(candidates[chosen], wheel)
+        except (IndexUnavailable, OSError):
+            return None
+        return _store(wheel, pin, target, cache)
+
+
+def _pip_download(pins: list[Pin], target: Target, cache: Cache) -> dict[str, Path]:
     by_name: dict[str, Pin] = {canonicalize_name(p.name): p for p in pins}
     lines = [f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes) for p in pins]
     with tempfile.TemporaryDirectory(prefix="lambundle-dl-") as tmp:
@@ -257,40 +326,53 @@ def install(
     say = report or (lambda _msg: None)
     steps = timings or Timings()
     built = lock.built_from_sdists
-    with steps.step("download"):
-        wheels = fetch(
-            [p for p in lock.pins if canonicalize_name(p.name) not in built], target,
-            cache=cache, report=report,
-        )  # fmt: skip
-    for pin in lock.pins:
-        name = canonicalize_name(pin.name)
-        if name in built:
-            sdist, sha = built[name]
-            if f"sha256:{sha}" not in pin.hashes:
-                msg = (
-                    f"The lock says {pin.name} is built from {sdist} (sha256 {sha}), but pins "
-                    "other hashes for it; lock again with 'lambundle lock --refresh'."
-                )
-                raise WheelError(msg)
-            with steps.step("sdist"):
-                wheels[name] = sdist_build.wheel_from_sdist(
-                    pin, sha, target, cache=cache, report=say
-                )
-    unpacking = time.perf_counter()
+    # Each wheel is unpacked (into its own cache entry) as soon as it is in the cache,
+    # while the others download; `dest` is linked together in the lock's order after.
+    unpacking: dict[str, concurrent.futures.Future[tuple[Path, Distribution]]] = {}
+    first_unpack: list[float] = []
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+
+        def unpack(name: str, wheel: Path) -> None:
+            first_unpack.append(time.perf_counter())
+            unpacking[name] = pool.submit(_installed, wheel, cache, say)
+
+        with steps.step("download"):
+            wheels = fetch(
+                [p for p in lock.pins if canonicalize_name(p.name) not in built], target,
+                cache=cache, report=report, fetched=unpack,
+            )  # fmt: skip
+        for pin in lock.pins:
+            name = canonicalize_name(pin.name)
+            if name in built:
+                sdist, sha = built[name]
+                if f"sha256:{sha}" not in pin.hashes:
+                    msg = (
+                        f"The lock says {pin.name} is built from {sdist} (sha256 {sha}), but "
+                        "pins other hashes for it; lock again with 'lambundle lock --refresh'."
+                    )
+                    raise WheelError(msg)
+                with steps.step("sdist"):
+                    wheels[name] = sdist_build.wheel_from_sdist(
+                        pin, sha, target, cache=cache, report=say
+                    )
+                unpack(name, wheels[name])
+        ordered = []
+        for pin in sorted(lock.pins, key=lambda p: canonicalize_name(p.name)):
+            name = canonicalize_name(pin.name)
+            say(f"Installing {pin.name} {pin.version} ({wheels[name].name})")
+            ordered.append((unpacking[name].result(), wheels[name]))
     dest.mkdir(parents=True, exist_ok=True)
-    ordered = []
-    for pin in sorted(lock.pins, key=lambda p: canonicalize_name(p.name)):
-        wheel = wheels[canonicalize_name(pin.name)]
-        say(f"Installing {pin.name} {pin.version} ({wheel.name})")
-        ordered.append(wheel)
-    out = install_wheels(ordered, dest, cache=cache, report=report)
+    for (tree, _), wheel in ordered:
+        _link_tree(tree, dest, wheel.name)
+    out = [dist for (_, dist), _ in ordered]
     for wheel in local_wheels:
         if wheel_rank(wheel.name, target) is None:
             msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
             raise WheelError(msg)
         say(f"Installing {wheel.name} (the function's own package)")
         out.append(install_wheel(Path(wheel), dest))
-    steps.add("unpack", time.perf_counter() - unpacking)
+    # From the first wheel's unpacking on: overlaps "download".
+    steps.add("unpack", time.perf_counter() - min(first_unpack, default=time.perf_counter()))
     return sorted(out, key=lambda d: canonicalize_name(d.name))
 
 
