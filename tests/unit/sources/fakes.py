@@ -20,6 +20,8 @@ class FakeIndex:
         self.unavailable = unavailable
         self.asked: list[str] = []
         self.opened: list[str] = []
+        self.saved: list[str] = []
+        self.served: dict[str, bytes] = {}
 
     def add(self, project: str, path: Path | None = None, *, filename: str = "",
             size: int | None = None, sha256: str | None = None) -> IndexFile:  # fmt: skip
@@ -40,6 +42,15 @@ class FakeIndex:
             raise IndexUnavailable(msg)
         listed = self.projects.get(project)
         return None if listed is None else [item for item, _ in listed]
+
+    def save(self, file: IndexFile, dest: Path) -> None:
+        """Write the listed file's bytes, or `served[filename]` in their place (an index
+        that serves other bytes than it lists)."""
+        self.saved.append(file.filename)
+        if file.filename in self.served:
+            dest.write_bytes(self.served[file.filename])
+            return
+        dest.write_bytes(self.open(file).read())
 
     def open(self, file: IndexFile) -> BinaryIO:
         self.opened.append(file.filename)
