@@ -37,7 +37,7 @@ from bundler.core.errors import LockError, UsageError
 from bundler.core.progress import Report
 from bundler.core.target import Target
 from bundler.sources import references
-from bundler.sources.index import Index, IndexUnavailable, PackageIndex
+from bundler.sources.index import Index, IndexUnavailable, PackageIndex, read_configuration_early
 from bundler.sources.lock import requirements_for_target
 from bundler.sources.tags import platform_tags
 
@@ -277,6 +277,8 @@ def resolve(
             raise LockError(references.refused(requirement, f"Cannot lock {name}", kind))
     if not wanted:
         return ""
+    # The size check and the downloads that follow a resolve ask pip's configured index.
+    read_configuration_early()
     with tempfile.TemporaryDirectory(prefix="lambundle-lock-") as tmp:
         infile = Path(tmp, "requirements.in")
         infile.write_text("\n".join(wanted) + "\n", "utf-8")

@@ -229,3 +229,34 @@ def test_a_central_directory_is_read_by_ranges_not_the_whole_wheel(
     item = index_module.IndexFile(wheel.name, files_server + "/f.whl", None, None)
     with pytest.raises(index_module.IndexUnavailable, match="answered 200 to a range request"):
         real.open(item)
+
+
+def test_pips_index_is_read_once_while_a_resolve_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    index_module._read_configured_index.cache_clear()
+    calls: list[list[str]] = []
+    started, release = threading.Event(), threading.Event()
+
+    def run(argv: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        started.set()
+        release.wait(10)
+        return subprocess.CompletedProcess(argv, 0, "https://mirror.invalid/simple\n", "")
+
+    monkeypatch.setattr(index_module.subprocess, "run", run)
+    try:
+        index_module.read_configuration_early()
+        assert started.wait(10)
+        asked: list[str] = []
+        waiter = threading.Thread(target=lambda: asked.append(index_module.index_url()))
+        waiter.start()  # asks while pip is still being read: waits for that read
+        release.set()
+        waiter.join(10)
+        assert asked == ["https://mirror.invalid/simple"]
+        assert index_module.index_url() == "https://mirror.invalid/simple"
+        assert len(calls) == 1
+    finally:
+        release.set()
+        index_module._read_configured_index.cache_clear()
