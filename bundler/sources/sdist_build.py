@@ -373,7 +373,8 @@ def _build(
         if confine is None:
             report(
                 f"bubblewrap cannot run here: {pin.name}'s build backend runs on this machine "
-                "unconfined (its HOME and TMPDIR in a temporary directory only)"
+                "unconfined: it can read what you can, though its HOME and TMPDIR are in a "
+                "temporary directory and its environment holds no credentials"
             )
         builder = pypa_build.ProjectBuilder(
             source, python_executable=str(env.python), runner=_runner(log, work, confine)
@@ -460,9 +461,11 @@ def _runner(log: list[str], work: Path, confine: list[str] | None) -> Callable[.
     index). Its output is kept for the message, not printed. Nothing in it may reach an
     index (PIP_NO_INDEX) or the user's site-packages; HOME, TMPDIR and the XDG directories
     are inside the build's temporary directory `work`, so what a backend writes there by
-    habit (caches, configuration, temporary files) goes away with it. With `confine`
+    habit (caches, configuration, temporary files) goes away with it. Its environment holds
+    only what a build needs (`_build_environ`): no credentials from ours. With `confine`
     (`_confinement`), it runs under bubblewrap: everything but `work` and the hook's own
-    exchange directory read-only, a private /tmp, and no network."""
+    exchange directory read-only, the user's home directory empty (`_hidden_homes`), a
+    private /tmp, and no network."""
     home, tmp = work / "home", work / "tmp"
     home.mkdir(exist_ok=True)
     tmp.mkdir(exist_ok=True)
@@ -470,7 +473,7 @@ def _runner(log: list[str], work: Path, confine: list[str] | None) -> Callable[.
     def run(
         cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
     ) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env = _build_environ()
         env.update(extra_environ or {})
         env.update(
             PIP_NO_INDEX="1", PYTHONNOUSERSITE="1", SOURCE_DATE_EPOCH=_SOURCE_DATE_EPOCH,
@@ -485,7 +488,7 @@ def _runner(log: list[str], work: Path, confine: list[str] | None) -> Callable[.
             binds = [str(work), *(a for a in cmd[1:] if Path(a).is_dir())]
             files = [a for a in cmd[1:] if Path(a).is_file()]
             argv = [
-                *confine, *(x for b in binds for x in ("--bind", b, b)),
+                *confine, *_hidden_homes(), *(x for b in binds for x in ("--bind", b, b)),
                 *(x for f in files for x in ("--ro-bind", f, f)),
                 "--chdir", cwd or str(work), "--", *argv,
             ]  # fmt: skip
@@ -494,6 +497,35 @@ def _runner(log: list[str], work: Path, confine: list[str] | None) -> Callable[.
         proc.check_returncode()
 
     return run
+
+
+# What a build backend sees of our environment: a locale and PATH, nothing else (no
+# AWS_*, tokens or index credentials: a pure wheel's build needs none of them).
+_ENVIRON_KEPT = ("PATH", "LANG", "LANGUAGE", "TZ")
+
+
+def _build_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in _ENVIRON_KEPT or k.startswith("LC_")}
+
+
+def _hidden_homes() -> list[str]:
+    """bubblewrap's options that put an empty directory over the user's home directory
+    (HOME's and the password database's: credentials, keys, tokens live there), and give
+    back, read-only, the Python the build environment is made from when it is installed
+    under it (pyenv's are)."""
+    homes = {os.environ.get("HOME", "")}
+    try:
+        import pwd
+
+        homes.add(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError):
+        pass
+    hidden = sorted({Path(h).resolve() for h in homes if h and Path(h).is_dir()} - {Path("/")})
+    options = [x for h in hidden for x in ("--tmpfs", str(h))]
+    prefix = Path(sys.base_prefix).resolve()
+    if any(prefix.is_relative_to(h) for h in hidden):
+        options += ["--ro-bind", str(prefix), str(prefix)]
+    return options
 
 
 @functools.cache
