@@ -181,41 +181,24 @@ def kill_inside_the_offer(lifecycle: OnDemand | ManagedInstances) -> list[int]:
 @needs_bwrap[0]
 @needs_bwrap[1]
 @needs_python("3.12")
+@pytest.mark.parametrize("kind", ["managed-instances", "on-demand", "snapstart"])
 def test_an_invoke_offered_as_its_environment_ends_goes_to_a_fresh_one(
-    sandboxes: SandboxFactory,
+    sandboxes: SandboxFactory, kind: str
 ) -> None:
     # The environment dies, and its watcher reports the exit, after the invoke saw it
-    # running and before the invoke is offered: it must not wait in the dead
-    # environment's queue (for its timeout, then throttled) but run in a new one.
-    sb = sandboxes(
-        KILLER, "app.handler", lambundle=True, timeout_s=5.0, memory_mb=1024,
-        env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"},
-    )  # fmt: skip
+    # running and before the event is offered: the invoke must not wait in the dead
+    # environment's queue or for a runtime that is gone (its whole timeout, then
+    # throttled or Sandbox.Timedout) but run in a new one.
+    if kind == "managed-instances":
+        options: dict[str, Any] = {
+            "memory_mb": 1024, "env": {"AWS_LAMBDA_MAX_CONCURRENCY": "2"}
+        }  # fmt: skip
+    else:
+        options = {"snapstart": kind == "snapstart"}
+    sb = sandboxes(KILLER, "app.handler", lambundle=True, timeout_s=5.0, **options)
     assert sb.invoke(json.dumps({"id": 1})).json() == {"id": 1}
     lifecycle = sb._lifecycle
-    assert isinstance(lifecycle, ManagedInstances)
-    ended = kill_inside_the_offer(lifecycle)
-    result = sb.invoke(json.dumps({"id": 2}))
-    assert ended, "the window was not reached"
-    assert result.json() == {"id": 2}, (result.payload, result.logs)
-    assert result.timings.cold
-    assert lifecycle._api.generation == ended[0] + 1
-
-
-@needs_bwrap[0]
-@needs_bwrap[1]
-@needs_python("3.12")
-@pytest.mark.parametrize("snapstart", [False, True], ids=["on-demand", "snapstart"])
-def test_an_on_demand_invoke_offered_as_its_environment_ends_goes_to_a_fresh_one(
-    sandboxes: SandboxFactory, snapstart: bool
-) -> None:
-    # The environment dies, and its watcher reports the exit, after the invoke saw it
-    # running and before the event is offered: the invoke must not wait for a runtime
-    # that is gone (its whole timeout, then Sandbox.Timedout) but run in a new one.
-    sb = sandboxes(KILLER, "app.handler", lambundle=True, timeout_s=5.0, snapstart=snapstart)
-    assert sb.invoke(json.dumps({"id": 1})).json() == {"id": 1}
-    lifecycle = sb._lifecycle
-    assert isinstance(lifecycle, OnDemand)
+    assert isinstance(lifecycle, ManagedInstances if kind == "managed-instances" else OnDemand)
     ended = kill_inside_the_offer(lifecycle)
     result = sb.invoke(json.dumps({"id": 2}))
     assert ended, "the window was not reached"
