@@ -22,9 +22,23 @@ from tests.runtime.bundles import SandboxFactory, needs_bwrap, sandbox_factory
 
 pytestmark = [*needs_bwrap, pytest.mark.network]
 
+
+def _skip_reason(python: str) -> str | None:
+    """Why this machine cannot play AWS's python{python}: no such interpreter, or only a
+    distribution's (Debian's keeps dist-packages where AWS's has site-packages, so the SDK
+    has nowhere to be mounted and sys.path differs; the sandbox warns)."""
+    interp = interpreters.find(python)
+    if interp is None:
+        return f"no {python}"
+    if not (interp.prefix / f"lib/python{python}/site-packages").is_dir():
+        return f"{interp.path} has no site-packages (a distribution's Python); use pyenv or uv's"
+    return None
+
+
+_REASONS = {v: _skip_reason(v) for v in ("3.10", "3.11", "3.12", "3.13")}
 PYTHONS = [
-    pytest.param(v, marks=pytest.mark.skipif(interpreters.find(v) is None, reason=f"no {v}"))
-    for v in ("3.10", "3.11", "3.12", "3.13")
+    pytest.param(v, marks=pytest.mark.skipif(why is not None, reason=str(why)))
+    for v, why in _REASONS.items()
 ]
 
 REPORT = {
