@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from bundler.core.interpreters import Interpreter
+from bundler.core.target import Target
 from bundler.sandbox import layout
 from bundler.sandbox.layout import Layout
 
@@ -68,3 +69,18 @@ def test_a_managed_runtime_starts_aws_start_script(tmp_path):
     assert laid_out(tmp_path, isolated=False, managed=True).entry_point() == str(
         tmp_path / "runtime/bootstrap"
     )
+
+
+def test_the_sdk_goes_over_the_interpreters_site_packages_or_the_sandbox_warns(tmp_path):
+    target = Target(python="3.12", runtime="python3.12")
+    interpreter = Interpreter(tmp_path / "bin/python3.12", "3.12.1", tmp_path)
+    warnings: list[str] = []
+    # A distribution's Python (Debian's has dist-packages): nothing to mount over.
+    assert layout._sdk_mount(target, interpreter, True, warnings) is None
+    assert "boto3 is not provided" in warnings[0] and "--interpreter" in warnings[0]
+    (tmp_path / "lib/python3.12/site-packages").mkdir(parents=True)
+    warnings.clear()
+    assert layout._sdk_mount(target, interpreter, True, warnings) == (
+        "/var/lang/lib/python3.12/site-packages"
+    )
+    assert warnings == []
