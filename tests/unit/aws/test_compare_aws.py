@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bundler.aws import compare as compare_aws
-from bundler.aws import publish
+from bundler.aws import publish, reports
 from bundler.bundle import manifest as mf
 from bundler.core.errors import UsageError
 from bundler.core.target import Target
@@ -57,15 +57,15 @@ def log_tail(report: str, *, xray: bool = False) -> str:
 
 
 def test_a_cold_report_has_init_duration_and_every_figure() -> None:
-    found = compare_aws.parse_report(log_tail(report_line(2.31, init=130.49), xray=True))
-    assert found == compare_aws.InvokeReport(
+    found = reports.parse_report(log_tail(report_line(2.31, init=130.49), xray=True))
+    assert found == reports.InvokeReport(
         duration_ms=2.31, billed_ms=3, memory_mb=1024, max_memory_mb=40, init_ms=130.49
     )
     assert found.cold
 
 
 def test_a_warm_report_has_no_init_duration() -> None:
-    found = compare_aws.parse_report(log_tail(report_line(0.98)))
+    found = reports.parse_report(log_tail(report_line(0.98)))
     assert found is not None
     assert found.duration_ms == 0.98
     assert found.init_ms is None
@@ -74,7 +74,7 @@ def test_a_warm_report_has_no_init_duration() -> None:
 
 def test_a_snapstart_restore_is_not_an_init() -> None:
     line = report_line(3.5, extra="Restore Duration: 412.19 ms\tBilled Restore Duration: 150 ms\t")
-    found = compare_aws.parse_report(log_tail(line))
+    found = reports.parse_report(log_tail(line))
     assert found is not None
     assert found.restore_ms == 412.19
     assert found.init_ms is None
@@ -86,22 +86,22 @@ def test_the_json_log_format_report_is_read_too() -> None:
                          "metrics": {"durationMs": 2.5, "billedDurationMs": 3,
                                      "memorySizeMB": 1024, "maxMemoryUsedMB": 41,
                                      "initDurationMs": 88.25}}}  # fmt: skip
-    found = compare_aws.parse_report('{"type": "platform.start"}\n' + json.dumps(record) + "\n")
-    assert found == compare_aws.InvokeReport(2.5, 3, 1024, 41, 88.25)
+    found = reports.parse_report('{"type": "platform.start"}\n' + json.dumps(record) + "\n")
+    assert found == reports.InvokeReport(2.5, 3, 1024, 41, 88.25)
 
 
 def test_the_last_report_counts_and_a_tail_without_one_is_none() -> None:
     two = log_tail(report_line(9.0, init=50.0)) + log_tail(report_line(1.0))
-    found = compare_aws.parse_report(two)
+    found = reports.parse_report(two)
     assert found is not None and found.duration_ms == 1.0 and found.init_ms is None
-    assert compare_aws.parse_report("START RequestId: x\nEND RequestId: x\n") is None
+    assert reports.parse_report("START RequestId: x\nEND RequestId: x\n") is None
 
 
 def test_log_result_is_base64_of_the_tail() -> None:
     text = log_tail(report_line())
-    assert compare_aws.decode_logs(base64.b64encode(text.encode()).decode()) == text
-    assert compare_aws.decode_logs(None) == ""
-    assert compare_aws.decode_logs("not base64!") == ""
+    assert reports.decode_logs(base64.b64encode(text.encode()).decode()) == text
+    assert reports.decode_logs(None) == ""
+    assert reports.decode_logs("not base64!") == ""
 
 
 @pytest.mark.parametrize(
@@ -573,7 +573,7 @@ def json_record(kind: str, **record: Any) -> str:
     ],
 )  # fmt: skip
 def test_platform_failures_are_read_from_text_and_json_logs(logs: str, found: str | None) -> None:
-    assert compare_aws.platform_failure(logs) == found
+    assert reports.platform_failure(logs) == found
 
 
 # -- timeout ---------------------------------------------------------------------------------
