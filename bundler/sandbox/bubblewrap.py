@@ -1,7 +1,8 @@
 """Bubblewrap (`bwrap`), which isolates the function as Lambda does: whether it works here,
 the argv with Lambda's mounts (read-only /opt, /var/task, /var/lang, /var/runtime and root,
 our own /etc, a private /tmp of the function's ephemeral storage size), the unprivileged
-user it runs as, and what it says when it cannot exec the entry point.
+user it runs as, Lambda's limits on open files and processes, and what it says when it
+cannot exec the entry point.
 
 The function runs as Lambda's user (bundler.sandbox.identity), never as root of this
 machine. As root, bwrap mounts with the host's privileges and `setpriv` then becomes uid
@@ -25,7 +26,8 @@ from bundler.sandbox.layout import LANG_DIR, OPT, RUNTIME_DIR, TASK_ROOT, Layout
 
 _bwrap_checked: dict[str, str | None] = {}
 _BWRAP_EXEC_FAILED = re.compile(r"bwrap: execvp (\S+): ([^\n]+)\n?\Z")
-_SETPRIV_EXEC_FAILED = re.compile(r"setpriv: failed to execute (\S+): ([^\n]+)\n?\Z")
+# util-linux's setpriv and prlimit, which exec the entry point when they are in front of it.
+_UTIL_EXEC_FAILED = re.compile(r"(?:setpriv|prlimit): failed to execute (\S+): ([^\n]+)\n?\Z")
 # The namespaces bwrap makes in either mode; the network stays the host's (Lambda's
 # functions have the network), the user namespace is added when not root.
 _NAMESPACES = ("--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try")
@@ -49,6 +51,41 @@ def identity_argv(setpriv: str | None) -> tuple[list[str], list[str]]:
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
     ]  # fmt: skip
     return [], drop
+
+
+# Lambda's quotas for one execution environment (gettingstarted-limits.html, "Function
+# configuration, deployment, and execution"): file descriptors 1,024, execution
+# processes/threads 1,024.
+FILE_DESCRIPTORS = 1024
+PROCESSES_THREADS = 1024
+
+
+def limits_argv() -> list[str]:
+    """The command prefix that gives the function Lambda's limits on open files and on
+    processes and threads (util-linux's `prlimit`, soft and hard, so the function cannot
+    raise them), or [] when prlimit is not installed (`limits_problem` says so).
+
+    RLIMIT_NPROC counts a user's processes and threads: in a user namespace (not root),
+    only the sandbox's; as root with `setpriv`, every process of uid 993 on this machine,
+    so sandboxes running at once share the 1,024 there."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return []
+    return [
+        prlimit, f"--nofile={FILE_DESCRIPTORS}:{FILE_DESCRIPTORS}",
+        f"--nproc={PROCESSES_THREADS}:{PROCESSES_THREADS}", "--",
+    ]  # fmt: skip
+
+
+def limits_problem() -> str | None:
+    """Why the sandbox cannot give the function Lambda's limits on open files and
+    processes, or None."""
+    if shutil.which("prlimit") is None:
+        return (
+            "prlimit (util-linux) is not installed: the function's open files and "
+            "processes are not limited to Lambda's 1,024"
+        )
+    return None
 
 
 def sizes_tmpfs() -> bool:
@@ -149,13 +186,13 @@ def command(
     argv += ["--remount-ro", "/", "--chdir", TASK_ROOT]
     for key, value in variables.items():
         argv += ["--setenv", key, value]
-    return [*argv, "--", *prefix, entry]
+    return [*argv, "--", *prefix, *limits_argv(), entry]
 
 
 def exec_failure(log_tail: str) -> str | None:
-    """`fork/exec PATH: reason` if bwrap's (or setpriv's) last words (the end of the log)
-    were that it could not exec the entry point."""
-    found = _BWRAP_EXEC_FAILED.search(log_tail) or _SETPRIV_EXEC_FAILED.search(log_tail)
+    """`fork/exec PATH: reason` if bwrap's (or setpriv's, or prlimit's) last words (the
+    end of the log) were that it could not exec the entry point."""
+    found = _BWRAP_EXEC_FAILED.search(log_tail) or _UTIL_EXEC_FAILED.search(log_tail)
     if found is None:
         return None
     return f"fork/exec {found.group(1)}: {found.group(2).strip().lower()}"

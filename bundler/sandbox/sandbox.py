@@ -25,7 +25,7 @@ from bundler.bundle.manifest import Manifest, load_checked
 from bundler.core import interpreters
 from bundler.core.errors import RequestTooLargeError, SandboxError, UsageError
 from bundler.core.target import host_arch
-from bundler.sandbox.bubblewrap import choose_isolation, sizes_tmpfs
+from bundler.sandbox.bubblewrap import choose_isolation, limits_problem, sizes_tmpfs
 from bundler.sandbox.environment import configuration_warnings
 from bundler.sandbox.layout import Layout, find_interpreter, lay_out
 from bundler.sandbox.managed_instances import ManagedInstances, max_concurrency
@@ -160,6 +160,8 @@ class Sandbox:
                 "This bubblewrap cannot size a tmpfs (--size needs bubblewrap 0.8): /tmp is "
                 f"not limited to the ephemeral storage's {self.ephemeral_storage_mb} MB."
             )
+        if self.isolated and (no_limits := limits_problem()) is not None:
+            self.warnings.append(no_limits)
         self.interpreter = find_interpreter(target, self._interpreter_path, self.warnings)
         layout = lay_out(
             self.bundle_dir, manifest, work_dir=self._work_arg, isolated=self.isolated,

@@ -1,6 +1,7 @@
 """The sandbox is Lambda, not root on this machine: Lambda's unprivileged user, our own
 /etc, everything outside /tmp read-only, /tmp as big as the ephemeral storage, memory
-counted by proportional set size over the whole tree, events over 6 MB refused.
+counted by proportional set size over the whole tree, events over 6 MB refused, open files
+and processes/threads limited to 1,024 each.
 
 Each case runs a real function under bubblewrap and asserts what it saw.
 """
@@ -121,6 +122,58 @@ def test_a_write_past_the_ephemeral_storage_gets_enospc(sandboxes: SandboxFactor
     out = sb.invoke(b'{"mb": 600}').json()
     assert out["errno"] == errno.ENOSPC
     assert 500 * MIB <= out["written"] <= 512 * MIB
+
+
+@pytest.mark.parametrize("lambundle", [False, True], ids=["awslambdaric", "lambundle"])
+def test_open_files_and_threads_stop_at_lambdas_1024(
+    sandboxes: SandboxFactory, lambundle: bool
+) -> None:
+    # Lambda's quotas: 1,024 file descriptors and 1,024 processes/threads per execution
+    # environment, which the function cannot raise; a leak of either fails here as there.
+    files = app(
+        """
+        import errno, resource, threading
+
+        def handler(event, context):
+            opened = []
+            try:
+                while len(opened) < 2000:
+                    opened.append(open("/dev/null"))
+            except OSError as exc:
+                fds = {"errno": exc.errno, "opened": len(opened)}
+            for f in opened:
+                f.close()
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+                raised = True
+            except (ValueError, OSError):
+                raised = False
+            threading.stack_size(64 * 1024)
+            stop, started = threading.Event(), []
+            try:
+                while len(started) < 2000:
+                    t = threading.Thread(target=stop.wait)
+                    t.start()
+                    started.append(t)
+                threads = {"error": None, "started": len(started)}
+            except RuntimeError as exc:
+                threads = {"error": str(exc), "started": len(started)}
+            stop.set()
+            for t in started:
+                t.join()
+            return {"fds": fds, "raised": raised, "threads": threads,
+                    "limits": [resource.getrlimit(resource.RLIMIT_NOFILE),
+                               resource.getrlimit(resource.RLIMIT_NPROC)]}
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=lambundle, timeout_s=60.0, memory_mb=1024)
+    out = sb.invoke(b"{}").json()
+    assert out["limits"] == [[1024, 1024], [1024, 1024]]
+    assert out["fds"]["errno"] == errno.EMFILE
+    assert 1000 <= out["fds"]["opened"] < 1024
+    assert out["raised"] is False
+    assert out["threads"]["error"] == "can't start new thread"
+    assert 900 <= out["threads"]["started"] < 1024
 
 
 @pytest.mark.parametrize("size_mb", [512, 1024])

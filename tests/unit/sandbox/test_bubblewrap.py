@@ -46,6 +46,9 @@ def test_tmp_is_sized_writable_and_the_root_read_only(tmp_path, monkeypatch):
 @pytest.mark.parametrize("setpriv", ["/usr/bin/setpriv", None], ids=["root", "user"])
 def test_the_function_is_uid_993_as_root_and_as_any_user(tmp_path, monkeypatch, setpriv):
     monkeypatch.setattr(bubblewrap, "_setpriv", lambda: setpriv)
+    which = bubblewrap.shutil.which
+    fake = {"prlimit": "/usr/bin/prlimit"}
+    monkeypatch.setattr(bubblewrap.shutil, "which", lambda n, *a: fake.get(n) or which(n, *a))
     layout = Layout(tmp_path, owns_work=False, isolated=True, interpreter=None,
                     runtime_dir=None, extract_s=0.0)  # fmt: skip
     argv = command(layout, {}, "/var/task/bootstrap")
@@ -58,7 +61,13 @@ def test_the_function_is_uid_993_as_root_and_as_any_user(tmp_path, monkeypatch, 
     else:  # a user namespace maps 993 onto the caller's own uid
         assert argv[argv.index("--uid") + 1] == "993"
         assert argv[argv.index("--gid") + 1] == "990"
-        assert "--unshare-user" in argv and argv[-2:] == ["--", "/var/task/bootstrap"]
+        assert "--unshare-user" in argv and "setpriv" not in " ".join(argv)
+    # Either way, Lambda's 1,024 open files and processes/threads, last before the entry.
+    entry = argv[argv.index("--") + 1 :]
+    limits = entry.index("/usr/bin/prlimit")
+    assert entry[limits:] == [
+        "/usr/bin/prlimit", "--nofile=1024:1024", "--nproc=1024:1024", "--", "/var/task/bootstrap"
+    ]  # fmt: skip
 
 
 def test_bwraps_exec_failure_is_lambdas_fork_exec_error():
@@ -67,3 +76,5 @@ def test_bwraps_exec_failure_is_lambdas_fork_exec_error():
     assert exec_failure("bwrap: execvp /x: Permission denied\nthen the runtime ran\n") is None
     tail = "setpriv: failed to execute /var/task/bootstrap: Permission denied\n"
     assert exec_failure(tail) == "fork/exec /var/task/bootstrap: permission denied"
+    tail = "prlimit: failed to execute /var/task/bootstrap: No such file or directory\n"
+    assert exec_failure(tail) == "fork/exec /var/task/bootstrap: no such file or directory"
