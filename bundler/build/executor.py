@@ -136,6 +136,7 @@ def replacing(out: Path, what: str, report: Report = quiet) -> Iterator[Path]:
         report(f"waiting for another lambundle to finish writing {out}")
 
     with filelock.exclusive(lock_path(out), waiting, fix=fix):
+        _recover(out, report)
         tmp: Path | None = None
         try:
             with interrupts.deferred():  # made and noted for clean-up together
@@ -154,6 +155,28 @@ def replacing(out: Path, what: str, report: Report = quiet) -> Iterator[Path]:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+def _recover(out: Path, report: Report) -> None:
+    """Undo what a build of `out` killed outright (SIGKILL, the OOM killer) left beside
+    it; called holding `out`'s lock, so no other build is writing there. Killed between
+    the two renames of `replace_output`, it left the previous output as `.<name>.old-*`
+    and no `out`: that is put back. Every other `.<name>.tmp-*`, `.old-*` or `.del-*`
+    (the previous output, half deleted after the new one was in place) goes."""
+    old_prefix = f".{out.name}.old-"
+    if not out.exists():
+        try:
+            olds = [p for p in out.parent.iterdir() if p.name.startswith(old_prefix)]
+        except OSError:
+            olds = []
+        if olds:
+            previous = max(olds, key=lambda p: p.stat().st_mtime_ns)
+            with interrupts.deferred():
+                previous.rename(out)
+            report(f"put back {out}, which a killed build had moved aside")
+    for prefix in (f".{out.name}.tmp-", old_prefix, f".{out.name}.del-"):
+        for path in filelock.clear_leftovers(out.parent, prefix):
+            report(f"removed {path.name}, left by a killed build")
 
 
 def lock_path(out: Path) -> Path:
@@ -249,4 +272,8 @@ def replace_output(new: Path, out: Path) -> None:
             old.rename(out)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        # Renamed first, so that an `.old-*` is only ever the previous output between
+        # the two renames (`_recover` puts it back), never one half deleted.
+        doomed = old.with_name(f".{out.name}.del-{old.name[len(out.name) + 6 :]}")
+        old.rename(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)

@@ -80,10 +80,11 @@ class Cache:
         with filelock.exclusive(final.parent / f".{key}.lock", waiting, fix=fix):
             if final.is_dir():  # built by the process we waited for
                 return final
+            filelock.clear_leftovers(final.parent, f".{key}.tmp-")  # a killed builder's
             tmp: Path | None = None
             try:
                 with interrupts.deferred():  # made and noted for clean-up together
-                    tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=final.parent))
+                    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=final.parent))
                 build(tmp)
                 try:
                     tmp.rename(final)

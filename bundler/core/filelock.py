@@ -9,6 +9,9 @@ The lock file is removed when the lock is released, so nothing is left beside th
 output. A waiter may then hold a lock on a file that is no longer there, while a newcomer
 creates and locks a new one; so after locking, a waiter checks that its file is still the
 one at the path, and otherwise starts again.
+
+What a holder killed outright (SIGKILL, the OOM killer, a power cut) left half written,
+its next holder removes (`clear_leftovers`): only a holder writes those names.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -86,3 +90,17 @@ def _still_at(fd: int, path: Path) -> bool:
         return False
     mine = os.fstat(fd)
     return (mine.st_dev, mine.st_ino) == (at_path.st_dev, at_path.st_ino)
+
+
+def clear_leftovers(parent: Path, prefix: str) -> list[Path]:
+    """Remove the directories in `parent` whose names start with `prefix`: the temporary
+    work of an earlier holder of this lock that was killed before it could clean up. Only
+    the lock's holder may call this, and only for names that holders alone write.
+    Returns what was removed."""
+    try:
+        found = [p for p in parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+    except OSError:
+        return []
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
+    return found

@@ -7,6 +7,7 @@ AWS's client for /var/runtime and the AWS SDK where the runtime keeps it.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from bundler.bundle.archive import extract_zip
 from bundler.bundle.manifest import Manifest
 from bundler.bundle.runtimes import managed_runtime
-from bundler.core import interpreters
+from bundler.core import interpreters, interrupts
 from bundler.core.errors import SandboxError
 from bundler.core.target import Target
 from bundler.sandbox import managed_runtime as managed
@@ -64,6 +65,8 @@ class Layout:
     extract_s: float
     sdk_dir: Path | None = None
     sdk_mount: str | None = None
+    # The flock held on the work directory while it lives (`_claim`), or None.
+    owner: int | None = None
 
     def path(self, lambda_path: str) -> str:
         """Where a Lambda path is for the function: itself under bwrap, a temp dir without."""
@@ -97,6 +100,58 @@ class Layout:
         """Remove the work directory if the layout made it."""
         if self.owns_work:
             shutil.rmtree(self.work, ignore_errors=True)
+        if self.owner is not None:
+            os.close(self.owner)
+            object.__setattr__(self, "owner", None)  # never closed twice: fds are reused
+
+
+# Each layout this process makes holds an flock on this file in its work directory; the
+# kernel drops it when the process ends, however it ends (SIGKILL, the OOM killer), which
+# is how a later lambundle tells a dead sandbox's layout, left in memory-backed /dev/shm,
+# from a live one (`sweep_dead_layouts`).
+_OWNER = ".lambundle-owner"
+_PREFIX = "lambundle-sandbox-"
+_swept = False
+
+
+def _claim(work: Path) -> int:
+    """Lock `work` as this process's: the owner file is locked under another name and then
+    renamed, so that no sweeper ever sees it unlocked."""
+    pending = work / f"{_OWNER}.new"
+    fd = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        pending.rename(work / _OWNER)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def sweep_dead_layouts(roots: tuple[str, ...] | None = None) -> list[Path]:
+    """Remove the layouts of sandboxes whose lambundle was killed outright: those whose
+    owner file nobody holds. A layout without an owner file (being made, or an older
+    lambundle's) and one that cannot be read (another user's) are left alone."""
+    removed = []
+    for root in roots or (str(_SHM), tempfile.gettempdir()):
+        try:
+            candidates = [p for p in Path(root).iterdir() if p.name.startswith(_PREFIX)]
+        except OSError:
+            continue
+        for work in candidates:
+            try:
+                fd = os.open(work / _OWNER, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)  # its sandbox is alive
+                continue
+            shutil.rmtree(work, ignore_errors=True)
+            os.close(fd)
+            removed.append(work)
+    return removed
 
 
 def find_interpreter(
@@ -135,9 +190,17 @@ def lay_out(
 ) -> Layout:
     """Lay the bundle out in `work_dir`, or in a new temporary directory that the layout
     owns (removed again if laying out fails)."""
-    work = work_dir or Path(
-        tempfile.mkdtemp(prefix="lambundle-sandbox-", dir=layout_root(_unzipped(manifest)))
-    )
+    global _swept
+    owner = None
+    if work_dir is None:
+        if not _swept:  # once a process: what is left behind is left by dead ones
+            _swept = True
+            sweep_dead_layouts()
+        with interrupts.deferred():  # made and claimed together
+            work = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=layout_root(_unzipped(manifest))))
+            owner = _claim(work)
+    else:
+        work = work_dir
     try:
         extract_s = _extract(bundle_dir, manifest, work)
         target = manifest.target
@@ -166,10 +229,13 @@ def lay_out(
     except BaseException:
         if work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+        if owner is not None:
+            os.close(owner)
         raise
     return Layout(
-        work, work_dir is None, isolated, interpreter, runtime_dir, extract_s, sdk_dir, sdk_mount
-    )
+        work, work_dir is None, isolated, interpreter, runtime_dir, extract_s, sdk_dir,
+        sdk_mount, owner,
+    )  # fmt: skip
 
 
 def _sdk_mount(

@@ -129,3 +129,25 @@ def test_a_signal_while_invoking_removes_the_sandbox(tmp_path: Path, signum: int
     stop(proc, signum)
     assert layouts(marker) == []
     assert sandboxed_processes(marker) == []
+
+
+def test_a_build_killed_outright_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
+    # SIGKILL (the OOM killer, a CI runner's hard timeout) cannot be caught: what the
+    # build had under way stays, and the next lambundle removes it.
+    src, marker = function_dir(tmp_path)
+    out, cache = tmp_path / "out" / "fn", tmp_path / "cache"
+    first = bundle(src, out, cache, "--no-verify")
+    assert first.wait(300) == 0, first.communicate()[1]
+    before = snapshot(out)
+    (src / "app.py").write_text(SLEEPING + "# changed\n")
+    proc = bundle(src, out, cache, "--verify")
+    poll(lambda: layouts(marker) or None, proc, "the verify's sandbox")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=120)
+    assert list(out.parent.glob(".fn.tmp-*")) and layouts(marker), "nothing was cleaned up"
+    assert snapshot(out) == before
+    (src / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    again = bundle(src, out, cache)  # default flags: it verifies, in a sandbox of its own
+    assert again.wait(300) == 0, again.communicate()[1]
+    assert leftovers(out, cache) == []
+    assert layouts(marker) == []

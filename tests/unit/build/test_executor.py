@@ -156,3 +156,36 @@ def test_cached_members_keep_deflated_members_in_the_cache(tmp_path: Path) -> No
     members.put("k1", b"again")  # a damaged member is replaced
     assert members.get("k1") == b"again"
     assert sorted(p.name for p in (tmp_path / "c" / "deflated").iterdir()) == ["k1"]
+
+
+def test_a_build_killed_between_its_renames_gets_its_previous_output_back(
+    tmp_path: Path,
+) -> None:
+    # SIGKILL after `out` was moved aside and before the new one took its place: the next
+    # build puts the previous output back, so a failure of that build still leaves it.
+    out = tmp_path / "out"
+    executor.execute(plan(), out, cache=Cache(tmp_path / "c"), bytecode=NONE)
+    before = sorted(p.name for p in out.iterdir())
+    out.rename(tmp_path / ".out.old-k1ll3d")
+    (tmp_path / ".out.tmp-k1ll3d").mkdir()  # the new output, never moved in
+    said: list[str] = []
+    with pytest.raises(RuntimeError), executor.replacing(out, "the bundle", said.append):
+        raise RuntimeError("this build fails too")
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert leftovers(out) == []
+    assert any("put back" in m for m in said), said
+
+
+def test_what_a_killed_build_left_beside_the_output_goes_with_the_next(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    cache = Cache(tmp_path / "c")
+    executor.execute(plan(), out, cache=cache, bytecode=NONE)
+    for name in (".out.tmp-a", ".out.old-b", ".out.del-c"):  # the output in place
+        (tmp_path / name / "sub").mkdir(parents=True)
+    (tmp_path / ".other.tmp-d").mkdir()  # another output's: not this build's business
+    executor.execute(plan(), out, cache=cache, bytecode=NONE)
+    assert leftovers(out) == []
+    assert (tmp_path / ".other.tmp-d").is_dir()
+    assert (out / "bundle.json").is_file()

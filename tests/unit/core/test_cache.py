@@ -136,3 +136,15 @@ def test_put_dir_of_an_existing_entry_does_not_build_it_again(tmp_path: Path) ->
     assert cache.put_dir("wheels", "abc", build) == first
     assert len(calls) == 1
     assert sorted(p.name for p in (tmp_path / "wheels").iterdir()) == ["abc"]
+
+
+def test_a_killed_builders_partial_entry_goes_with_the_next_build(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    key = Cache.key("k")
+    final = cache.path("wheels", key)
+    final.parent.mkdir(parents=True)
+    (final.parent / f".{key}.tmp-k1ll3d" / "half").mkdir(parents=True)  # SIGKILLed
+    other = final.parent / f".{Cache.key('other')}.tmp-busy"
+    other.mkdir()  # another entry's: its builder may be alive
+    cache.put_dir("wheels", key, lambda tmp: (tmp / "f").write_text("x"))
+    assert sorted(p.name for p in final.parent.iterdir()) == sorted([key, other.name])

@@ -3,6 +3,9 @@ laid-out bundle's Lambda paths and entry point are found."""
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from bundler.core.interpreters import Interpreter
@@ -84,3 +87,35 @@ def test_the_sdk_goes_over_the_interpreters_site_packages_or_the_sandbox_warns(t
         "/var/lang/lib/python3.12/site-packages"
     )
     assert warnings == []
+
+
+def test_a_dead_sandboxs_layout_is_swept_and_a_live_ones_kept(tmp_path):
+    # A process holds its layout's owner file, as a sandbox does, until it is killed.
+    holder = (
+        "import sys; from pathlib import Path; from bundler.sandbox import layout\n"
+        "fd = layout._claim(Path(sys.argv[1])); print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    works = [tmp_path / f"lambundle-sandbox-{n}" for n in ("alive", "killed")]
+    procs = []
+    for work in works:
+        (work / "task").mkdir(parents=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", holder, str(work)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        procs.append(proc)
+    (tmp_path / "lambundle-sandbox-unowned" / "task").mkdir(parents=True)  # being made
+    try:
+        assert layout.sweep_dead_layouts((str(tmp_path),)) == []
+        procs[1].send_signal(signal.SIGKILL)
+        procs[1].wait()
+        assert layout.sweep_dead_layouts((str(tmp_path),)) == [works[1]]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "lambundle-sandbox-alive", "lambundle-sandbox-unowned"
+        ]  # fmt: skip
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
