@@ -7,17 +7,17 @@ it. When a resolver finds no wheel of a package for the target, lambundle:
 1. picks the newest release of it that the requirements allow and that has an sdist but
    no wheel for the target, on the index pip uses (`bundler.sources.index`);
 2. fetches that sdist by its sha256 (`bundler.sources.sdists`), and unpacks it;
-3. makes an isolated environment (a venv of this machine's Python) holding exactly its
-   build requirements: the sdist's `[build-system] requires`, read without running
-   anything, locked with hashes for this machine like any requirements, and installed
-   with `pip --require-hashes`; if the backend asks for more
-   (`get_requires_for_build_wheel`, which runs in that environment), those are locked
-   and installed the same way, once; still more is refused, by name;
-4. builds the wheel with `build`'s library in that environment, with `PIP_NO_INDEX` set
-   so that no build step fetches anything unchecked;
-5. accepts it only if it is pure: every tag `none-any`, no extension module inside; a
+3. builds it into a wheel in a locked, confined environment
+   (`bundler.sources.confined_build`): a venv of this machine's Python holding exactly
+   its build requirements, the sdist's `[build-system] requires`, read without running
+   anything, locked with hashes for this machine and installed with `pip
+   --require-hashes` (and what the backend's `get_requires_for_build_wheel` adds, locked
+   the same way, once); the backend runs there with `PIP_NO_INDEX`, no credentials from
+   our environment and, where bubblewrap works, no network, a read-only file system and
+   an empty home directory;
+4. accepts it only if it is pure: every tag `none-any`, no extension module inside; a
    native result is an error that points at `--docker`;
-6. resolves again with that wheel offered to the resolver (`--find-links`), which then
+5. resolves again with that wheel offered to the resolver (`--find-links`), which then
    sees its metadata and dependencies like any wheel's.
 
 The lock pins the package to the sdist's sha256 and records the build in a comment line
@@ -29,21 +29,15 @@ it again the same way (`wheel_from_sdist`).
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
-import warnings
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     InvalidSdistFilename,
@@ -56,11 +50,11 @@ from packaging.version import Version
 
 from bundler.bundle.archive import check_member_name
 from bundler.core.cache import Cache, file_sha256
-from bundler.core.errors import LockError, WheelError, output_tail
+from bundler.core.errors import LockError, WheelError
 from bundler.core.progress import Report
-from bundler.core.target import Target, host_arch
+from bundler.core.target import Target
+from bundler.sources import confined_build, sdists
 from bundler.sources import resolver as resolvers
-from bundler.sources import sdists
 from bundler.sources.index import Index, IndexFile, IndexUnavailable, PackageIndex
 from bundler.sources.lock import Lock, Pin, built_line, requirements_for_target, with_hashes
 from bundler.sources.tags import describe, wheel_rank
@@ -69,9 +63,6 @@ from bundler.sources.tags import describe, wheel_rank
 _BUILD_VERSION = "sdist-wheel-v1"
 _MAX_BUILDS = 20
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
-# 1980-01-01, the earliest date a zip holds: the same sdist builds the same wheel bytes
-# with the backends that honour it (setuptools, flit, hatchling).
-_SOURCE_DATE_EPOCH = "315532800"
 
 
 class SdistBuildError(LockError):
@@ -360,67 +351,26 @@ def _build(
     resolver: str,
 ) -> Path:  # fmt: skip
     """Build `sdist` into one pure wheel in `out` (see the module's docstring)."""
-    import build as pypa_build  # only when an sdist is built
-
     requires = sdists.build_requirements(sdist)
+    subject = confined_build.Subject(
+        name=pin.name,
+        what=f"{pin.name} {pin.version} from its sdist {sdist.name}",
+        error=SdistBuildError,
+        if_failed=(
+            "It may need a compiler or system libraries: build it in Lambda's build image "
+            f"with --docker, or pin a version of {pin.name} that publishes a wheel."
+        ),
+        if_more="build it with --docker, or pin another version.",
+    )
     with tempfile.TemporaryDirectory(prefix="lambundle-sdist-") as tmp:
         work = Path(tmp)
         source = _unpack(sdist, work / "src")
-        env = _BuildEnvironment(work / "env", pin, cache, report, resolver)
-        env.install(requires)
-        log: list[str] = []
-        confine = _confinement()
-        if confine is None:
-            report(
-                f"bubblewrap cannot run here: {pin.name}'s build backend runs on this machine "
-                "unconfined: it can read what you can, though its HOME and TMPDIR are in a "
-                "temporary directory and its environment holds no credentials"
-            )
-        builder = pypa_build.ProjectBuilder(
-            source, python_executable=str(env.python), runner=_runner(log, work, confine)
+        built = confined_build.build_wheel(
+            source, requires, work, subject, cache=cache, report=report, resolver=resolver
         )
-        # The backend's warnings come back as Python warnings (pyproject_hooks): they are
-        # the build's output, kept for a message like the rest, never printed.
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
-            built = _run_build(builder, env, requires, pin, sdist, work, log)
         _check_pure(built, pin, target)
         shutil.copy2(built, out / built.name)
     return out / built.name
-
-
-def _run_build(
-    builder: Any, env: _BuildEnvironment, requires: list[str], pin: Pin, sdist: Path,
-    work: Path, log: list[str],
-) -> Path:  # fmt: skip
-    """Ask the backend what more it needs, install that (locked and hash-checked, once),
-    and build the wheel in `work/dist`."""
-    import build as pypa_build
-
-    try:
-        unmet = env.unmet(sorted(builder.get_requires_for_build("wheel")))
-        if unmet:
-            env.report(f"The build backend of {pin.name} also asks for {', '.join(unmet)}")
-            env.install([*requires, *unmet])
-            unmet = env.unmet(sorted(builder.get_requires_for_build("wheel")))
-        if unmet:
-            msg = (
-                f"The build of {pin.name} {pin.version}'s sdist keeps asking for more build "
-                f"requirements ({', '.join(unmet)}), which lambundle will not install "
-                "unchecked: build it with --docker, or pin another version."
-            )
-            raise SdistBuildError(msg)
-        (work / "dist").mkdir()
-        return Path(builder.build("wheel", work / "dist"))
-    except (pypa_build.BuildException, pypa_build.BuildBackendException) as exc:
-        tail = "\n".join("\n".join(log).strip().splitlines()[-15:])
-        msg = (
-            f"Building {pin.name} {pin.version} from its sdist {sdist.name} failed "
-            f"({exc}):\n{tail}\nIt may need a compiler or system libraries: build it in "
-            f"Lambda's build image with --docker, or pin a version of {pin.name} that "
-            "publishes a wheel."
-        )
-        raise SdistBuildError(msg) from None
 
 
 def _check_pure(wheel: Path, pin: Pin, target: Target) -> None:
@@ -454,175 +404,6 @@ def _check_pure(wheel: Path, pin: Pin, target: Target) -> None:
     if wheel_rank(wheel.name, target) is None:
         msg = f"{pin.name}'s sdist builds {wheel.name}, which does not fit {describe(target)}."
         raise SdistBuildError(msg)
-
-
-def _runner(log: list[str], work: Path, confine: list[str] | None) -> Callable[..., None]:
-    """A pyproject_hooks runner for the sdist's build backend (its `setup.py`: code from the
-    index). Its output is kept for the message, not printed. Nothing in it may reach an
-    index (PIP_NO_INDEX) or the user's site-packages; HOME, TMPDIR and the XDG directories
-    are inside the build's temporary directory `work`, so what a backend writes there by
-    habit (caches, configuration, temporary files) goes away with it. Its environment holds
-    only what a build needs (`_build_environ`): no credentials from ours. With `confine`
-    (`_confinement`), it runs under bubblewrap: everything but `work` and the hook's own
-    exchange directory read-only, the user's home directory empty (`_hidden_homes`), a
-    private /tmp, and no network."""
-    home, tmp = work / "home", work / "tmp"
-    home.mkdir(exist_ok=True)
-    tmp.mkdir(exist_ok=True)
-
-    def run(
-        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
-    ) -> None:
-        env = _build_environ()
-        env.update(extra_environ or {})
-        env.update(
-            PIP_NO_INDEX="1", PYTHONNOUSERSITE="1", SOURCE_DATE_EPOCH=_SOURCE_DATE_EPOCH,
-            HOME=str(home), TMPDIR=str(tmp), XDG_CACHE_HOME=str(home / ".cache"),
-            XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
-        )  # fmt: skip
-        argv = list(cmd)
-        if confine is not None:
-            # pyproject_hooks passes the directory it exchanges the hook's input and
-            # output through as an argument, the only other place written; its script
-            # may be a temporary file too (under /tmp, which is private in there).
-            binds = [str(work), *(a for a in cmd[1:] if Path(a).is_dir())]
-            files = [a for a in cmd[1:] if Path(a).is_file()]
-            argv = [
-                *confine, *_hidden_homes(), *(x for b in binds for x in ("--bind", b, b)),
-                *(x for f in files for x in ("--ro-bind", f, f)),
-                "--chdir", cwd or str(work), "--", *argv,
-            ]  # fmt: skip
-        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-        log.append(proc.stdout + proc.stderr)
-        proc.check_returncode()
-
-    return run
-
-
-# What a build backend sees of our environment: a locale and PATH, nothing else (no
-# AWS_*, tokens or index credentials: a pure wheel's build needs none of them).
-_ENVIRON_KEPT = ("PATH", "LANG", "LANGUAGE", "TZ")
-
-
-def _build_environ() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k in _ENVIRON_KEPT or k.startswith("LC_")}
-
-
-def _hidden_homes() -> list[str]:
-    """bubblewrap's options that put an empty directory over the user's home directory
-    (HOME's and the password database's: credentials, keys, tokens live there), and give
-    back, read-only, the Python the build environment is made from when it is installed
-    under it (pyenv's are)."""
-    homes = {os.environ.get("HOME", "")}
-    try:
-        import pwd
-
-        homes.add(pwd.getpwuid(os.getuid()).pw_dir)
-    except (ImportError, KeyError):
-        pass
-    hidden = sorted({Path(h).resolve() for h in homes if h and Path(h).is_dir()} - {Path("/")})
-    options = [x for h in hidden for x in ("--tmpfs", str(h))]
-    prefix = Path(sys.base_prefix).resolve()
-    if any(prefix.is_relative_to(h) for h in hidden):
-        options += ["--ro-bind", str(prefix), str(prefix)]
-    return options
-
-
-@functools.cache
-def _confinement() -> list[str] | None:
-    """bubblewrap's options that confine a build backend (`_runner`), or None when bwrap
-    is not installed or cannot make its namespaces here (then the build runs unconfined,
-    and says so)."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return None
-    user = [] if os.geteuid() == 0 else ["--unshare-user"]
-    options = [
-        bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-        *user, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent",
-        "--new-session",
-    ]  # fmt: skip
-    try:
-        probe = subprocess.run(
-            [*options, "--", sys.executable, "-c", "pass"], capture_output=True, check=False
-        )
-    except OSError:
-        return None
-    return options if probe.returncode == 0 else None
-
-
-class _BuildEnvironment:
-    """A venv of this machine's Python holding hash-checked build requirements only."""
-
-    def __init__(self, path: Path, pin: Pin, cache: Cache, report: Report, resolver: str) -> None:
-        self.path, self.pin, self.cache, self.report = path, pin, cache, report
-        self.resolver = resolvers.find_resolver(resolver)
-        self.pins: tuple[Pin, ...] = ()
-        # Build requirements run here, so they are locked for this machine, not Lambda.
-        self.host = Target(resolvers.host_python(), host_arch())
-        proc = subprocess.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(path)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if proc.returncode != 0:
-            msg = f"Cannot make a build environment at {path}:\n{output_tail(proc, 5)}"
-            raise SdistBuildError(msg)
-
-    @property
-    def python(self) -> Path:
-        return self.path / "bin" / "python"
-
-    def install(self, requires: Sequence[str]) -> None:
-        """Lock `requires` with hashes for this machine and install exactly that."""
-        name = f"the build of {self.pin.name}"
-        self.report(f"Locking the build requirements of {self.pin.name}: {', '.join(requires)}")
-        key = resolvers.lock_key(tuple(requires), self.host, self.resolver.key)
-        entry = self.cache.dir("build-locks", key)
-        if entry is None:
-            body = resolvers.resolve(name, tuple(requires), self.host, self.resolver)
-
-            def put(tmp: Path) -> None:
-                (tmp / "requirements.txt").write_text(body, encoding="utf-8")
-
-            entry = self.cache.put_dir("build-locks", key, put)
-        lock = Lock.from_text((entry / "requirements.txt").read_text("utf-8"), name)
-        self.pins = lock.pins
-        lock_file = self.path / "build-requirements.txt"
-        lock_file.write_text(lock.text, encoding="utf-8")
-        command = [
-            sys.executable, "-m", "pip", "--python", str(self.python), "install", "--quiet",
-            "--no-deps", "--require-hashes", "--only-binary", ":all:", "--no-input",
-            "--disable-pip-version-check", "-r", str(lock_file),
-        ]  # fmt: skip
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            msg = (
-                f"Installing the build requirements of {self.pin.name} (hash-checked) "
-                f"failed:\n{output_tail(proc, 10)}"
-            )
-            raise SdistBuildError(msg)
-
-    def unmet(self, requirements: Sequence[str]) -> list[str]:
-        return unmet_requirements(requirements, self.pins)
-
-
-def unmet_requirements(requirements: Sequence[str], pins: Sequence[Pin]) -> list[str]:
-    """The requirements `pins` do not satisfy (markers decided for this machine, where the
-    build runs)."""
-    versions = {canonicalize_name(p.name): p.version for p in pins}
-    out = []
-    for text in requirements:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
-            msg = f"The build backend asks for {text!r}, which is not a requirement ({exc})."
-            raise SdistBuildError(msg) from None
-        if req.marker is not None and not req.marker.evaluate():
-            continue
-        have = versions.get(canonicalize_name(req.name))
-        if have is None or not req.specifier.contains(have, prereleases=True):
-            out.append(text)
-    return out
 
 
 def _unpack(sdist: Path, dest: Path) -> Path:

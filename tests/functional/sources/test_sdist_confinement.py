@@ -21,7 +21,7 @@ import pytest
 
 from bundler.core.cache import Cache
 from bundler.core.target import Target
-from bundler.sources import sdist_build
+from bundler.sources import confined_build, sdist_build
 from bundler.sources.lock import Pin
 
 BACKEND = '''
@@ -90,7 +90,7 @@ def outside_tmp() -> Iterator[Path]:
 def test_the_build_backend_writes_only_its_temporary_directory_and_has_no_network(
     tmp_path: Path, outside_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if sdist_build._confinement() is None:
+    if confined_build._confinement() is None:
         pytest.skip("bubblewrap cannot make its namespaces here")
     cache = Cache(tmp_path / "cache")
     # Outside /tmp, which is private in there anyway.

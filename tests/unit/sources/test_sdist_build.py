@@ -241,14 +241,6 @@ def test_an_unsafe_sdist_is_not_unpacked(
     assert not (tmp_path / "evil").exists()
 
 
-def test_what_the_backend_asks_for_is_checked_against_the_environment() -> None:
-    pins = [Pin("setuptools", "75.1.0", ()), Pin("wheel", "0.44.0", ())]
-    asked = ["setuptools>=40.8", "wheel", "six; python_version < '3'", "cython>=3", "wheel<0.40"]
-    assert sdist_build.unmet_requirements(asked, pins) == ["cython>=3", "wheel<0.40"]
-    with pytest.raises(sdist_build.SdistBuildError, match="'not a req!', which is not a req"):
-        sdist_build.unmet_requirements(["not a req!"], pins)
-
-
 def test_installing_a_lock_takes_the_built_wheel_not_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
