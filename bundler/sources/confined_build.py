@@ -256,7 +256,7 @@ class _BuildEnvironment:
         """Lock `requires` with hashes for this machine and install exactly that."""
         who = self.subject.name
         name = f"the build of {who}"
-        self.report(f"Locking the build requirements of {who}: {', '.join(requires)}")
+        self.report(f"Locking the build requirements of {who}: {', '.join(requires) or 'none'}")
         key = resolvers.lock_key(tuple(requires), self.host, self.resolver.key)
         entry = self.cache.dir("build-locks", key)
         if entry is None:

@@ -2,9 +2,10 @@
 
 A directory holds handler code plus `requirements.txt` and/or a `pyproject.toml` whose
 `[project] dependencies` list the requirements. A pyproject with a `[build-system]` table
-is a package: it is built into a wheel with `build`, and that wheel is installed with the
-dependencies. A single `.py` file carries its requirements in a PEP 723 `# /// script`
-block (https://peps.python.org/pep-0723/).
+is a package: it is built into a wheel, its build requirements locked with hashes and its
+backend confined (`bundler.sources.confined_build`, as for an sdist from the index), and that
+wheel is installed with the dependencies. A single `.py` file carries its requirements in a
+PEP 723 `# /// script` block (https://peps.python.org/pep-0723/).
 
 The handler comes from `--handler`, else `[tool.lambundle] handler` in pyproject.toml,
 else it is inferred when exactly one top-level `def handler(event, context)` or
@@ -21,7 +22,6 @@ import email.parser
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -30,10 +30,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from bundler.core.cache import Cache
-from bundler.core.errors import ProjectError, output_tail
+from bundler.core.errors import ProjectError
 from bundler.core.progress import Report
-from bundler.sources import pipenv, poetry, references
+from bundler.sources import confined_build, pipenv, poetry, references
 from bundler.sources.lock import HashedRequirement
+from bundler.sources.sdists import LEGACY_BUILD_REQUIRES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,6 +55,9 @@ SKIP_DIRS = frozenset(
 BUILD_OUTPUT_DIRS = frozenset({"build", "dist"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
 HANDLER_NAMES = ("handler", "lambda_handler")
+# Bump when how the function's own wheel is built changes (v2: in a locked, confined
+# environment, `bundler.sources.confined_build`).
+_LOCAL_WHEEL_VERSION = "wheel-v2"
 
 # The reference regex of PEP 723, "Specification" section.
 _PEP723_BLOCK = re.compile(
@@ -216,7 +220,8 @@ def _load_directory(
     if is_package:
         # The package ships as its wheel (installed with the dependencies), so the task
         # root does not carry a second copy of its sources.
-        local_wheels = (build_wheel(root, files, cache, report),)
+        requires = build_requirements(pyproject, pyproject_path)
+        local_wheels = (build_wheel(root, files, cache, report, requires=requires),)
         code = ()
         # The built metadata is the truth: it also covers `dynamic` dependencies.
         requirements = list(dict.fromkeys([*wheel_requirements(local_wheels[0]), *requirements]))
@@ -434,46 +439,79 @@ def _utf8_path(rel: Path, root: Path) -> Path:
     return rel
 
 
+def build_requirements(pyproject: dict[str, object], path: Path) -> list[str]:
+    """The `[build-system] requires` of a package's pyproject.toml (PEP 518), read without
+    running anything; setuptools when it has no [build-system] table at all."""
+    if "build-system" not in pyproject:
+        return list(LEGACY_BUILD_REQUIRES)
+    table = _table(pyproject, "build-system", path)
+    if "requires" not in table:
+        # PEP 518: the table's one required key; `build` refuses the table without it.
+        msg = (
+            f"{path}: [build-system] has no 'requires' (PEP 518 makes it required): list "
+            'the build backend\'s packages, such as requires = ["setuptools>=68"].'
+        )
+        raise ProjectError(msg)
+    requires = table["requires"]
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        msg = f"{path}: [build-system] requires must be a list of strings (PEP 518)."
+        raise ProjectError(msg)
+    return [_check_requirement(r, f"{path} [build-system] requires") for r in requires]
+
+
 def build_wheel(
     root: Path,
     files: tuple[Path, ...],
     cache: Cache,
     report: Report | None = None,
+    *,
+    requires: list[str] | None = None,
 ) -> Path:
-    """Build the function's own wheel with `build`, cached by the content of its sources.
+    """Build the function's own wheel, cached by the content of its sources.
 
-    It builds from a copy of the source files so that the build leaves no `build/` or
-    `*.egg-info` behind in the user's directory.
+    The build runs like an sdist's (`bundler.sources.confined_build`): its `[build-system]
+    requires` (`requires`, else read from pyproject.toml) locked with hashes for this
+    machine and installed with `pip --require-hashes` into a venv that holds nothing else,
+    the backend confined to the build's temporary directory, with no network and no
+    credentials. It builds from a copy of the source files in that directory, so that the
+    build leaves no `build/` or `*.egg-info` behind in the user's directory.
     """
-    parts: list[str | bytes] = ["wheel-v1"]
+    parts: list[str | bytes] = [_LOCAL_WHEEL_VERSION]
     for rel in files:
         parts += [rel.as_posix(), (root / rel).read_bytes()]
     key = Cache.key(*parts)
     entry = cache.dir("local-wheels", key)
     if entry is None:
-        if report is not None:
-            report(f"Building the wheel of {root.name} with 'python -m build'")
+        if requires is None:
+            pyproject_path = root / "pyproject.toml"
+            requires = build_requirements(_read_pyproject(pyproject_path), pyproject_path)
+        say = report or (lambda _message: None)
+        say(f"Building the wheel of {root.name} in an isolated environment")
+        subject = confined_build.Subject(
+            name=root.name,
+            what=f"the wheel of {root}",
+            error=ProjectError,
+            if_failed=(
+                "Fix pyproject.toml or the package's build, or remove its [build-system] "
+                "table to ship the directory as plain code."
+            ),
+            if_more=(
+                "list them in [build-system] requires of pyproject.toml, so that they are "
+                "locked with the rest."
+            ),
+        )
 
         def build(out: Path) -> None:
             with tempfile.TemporaryDirectory(prefix="lambundle-build-") as tmp:
-                copy = Path(tmp, "src")
+                work = Path(tmp)
+                copy = work / "src"
                 for rel in files:
                     (copy / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(root / rel, copy / rel)
-                proc = subprocess.run(
-                    [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(copy)],
-                    capture_output=True,
-                    text=True,
-                    check=False,
+                built = confined_build.build_wheel(
+                    copy, requires, work, subject, cache=cache, report=say
                 )
-            if proc.returncode != 0:
-                tail = output_tail(proc, 15)
-                msg = (
-                    f"Building the wheel of {root} with 'python -m build' failed:\n{tail}\n"
-                    "Fix pyproject.toml, or remove its [build-system] table to ship the "
-                    "directory as plain code."
-                )
-                raise ProjectError(msg)
+                shutil.copy2(built, out / built.name)
 
         entry = cache.put_dir("local-wheels", key, build)
     wheels = sorted(entry.glob("*.whl"))

@@ -17,7 +17,7 @@ from bundler.core.target import Target
 from bundler.sources.wheels import _changed_file
 from tests.unit.sources.test_wheels_install import make_wheel
 
-# The function's own package, built by `python -m build` with an in-tree backend (no
+# The function's own package, built (bundler.sources.confined_build) with an in-tree backend (no
 # build requirements to fetch): its wheel holds app.py and its own ns/__init__.py.
 BACKEND = '''
 import pathlib, zipfile

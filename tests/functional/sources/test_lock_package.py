@@ -1,7 +1,10 @@
-"""A function that is itself a package: built with `build`, locked, installed with its deps."""
+"""A function that is itself a package: built into a wheel with its build requirements
+hash-locked (bundler.sources.confined_build), locked, installed with its deps."""
 
 from __future__ import annotations
 
+import email.parser
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -9,11 +12,12 @@ import pytest
 from bundler.core.cache import Cache
 from bundler.core.errors import ProjectError
 from bundler.core.target import Target
+from bundler.sources.lock import Lock
 from bundler.sources.locking import lock_project
 from bundler.sources.project import load_project
 from bundler.sources.wheels import install
 
-pytestmark = pytest.mark.network  # `build` fetches setuptools into its isolated env
+pytestmark = pytest.mark.network  # its build requirements (setuptools) come from the index
 
 PYPROJECT = """\
 [build-system]
@@ -50,13 +54,27 @@ def make_package(root: Path) -> Path:
 def test_package_is_built_locked_and_installed(tmp_path: Path) -> None:
     src = make_package(tmp_path / "svc")
     cache = Cache(tmp_path / "cache")
-    project = load_project(src, cache=cache)
+    said: list[str] = []
+    project = load_project(src, cache=cache, report=said.append)
     assert project.name == "order-service"
     assert project.handler == "orders.api.handler"
     assert project.requirements == ("idna>=3",)  # dynamic: read from the built wheel
     assert project.code == ()  # the package ships as its wheel
     (wheel,) = project.local_wheels
     assert wheel.name == "order_service-0.3.0-py3-none-any.whl"
+    # Its build requirements were locked with hashes, and the setuptools that made the
+    # wheel (its WHEEL file says which) is the one that lock pins.
+    assert "Locking the build requirements of svc: setuptools>=68" in said
+    (entry,) = (tmp_path / "cache" / "build-locks").iterdir()
+    build_lock = Lock.from_text((entry / "requirements.txt").read_text(), "build lock")
+    (setuptools,) = build_lock.pins
+    assert setuptools.name == "setuptools" and setuptools.hashes
+    assert all(h.startswith("sha256:") for h in setuptools.hashes)
+    with zipfile.ZipFile(wheel) as zf:
+        generator = email.parser.Parser().parsestr(
+            zf.read("order_service-0.3.0.dist-info/WHEEL").decode()
+        )["Generator"]
+    assert generator == f"setuptools ({setuptools.version})"
     # The build ran on a copy: the user's directory gets no build/ or egg-info.
     assert sorted(p.name for p in src.iterdir()) == ["orders", "pyproject.toml", "requirements.in"]
     # Unchanged sources reuse the built wheel; a change rebuilds it.

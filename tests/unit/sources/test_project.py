@@ -6,6 +6,7 @@ import pytest
 
 from bundler.core.errors import ProjectError
 from bundler.sources.project import (
+    build_requirements,
     find_handler_candidates,
     load_project,
     parse_requirements_file,
@@ -365,3 +366,14 @@ def test_a_directory_name_that_is_not_utf8_still_names_the_project(tmp_path: Pat
     project = load_project(Path(os.fsdecode(root)))
     assert project.name == "fn-\ufffd"
     project.name.encode("utf-8")  # the lock's header and messages can carry it
+
+
+def test_a_package_s_build_requirements_are_read_without_running_anything() -> None:
+    where = Path("svc/pyproject.toml")
+    table = {"build-system": {"requires": ["hatchling>=1.20"], "build-backend": "x"}}
+    assert build_requirements(table, where) == ["hatchling>=1.20"]
+    assert build_requirements({}, where) == ["setuptools>=40.8.0"]  # PEP 518's default
+    with pytest.raises(ProjectError, match="a direct reference"):
+        build_requirements({"build-system": {"requires": ["x @ https://e.org/x.whl"]}}, where)
+    with pytest.raises(ProjectError, match="must be a list of strings"):
+        build_requirements({"build-system": {"requires": "setuptools"}}, where)
