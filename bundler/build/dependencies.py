@@ -26,7 +26,7 @@ from bundler.core.errors import BundlerError
 from bundler.core.progress import Report, Timings
 from bundler.core.target import Target
 from bundler.sources.lock import Lock, Pin
-from bundler.sources.project import Project
+from bundler.sources.project import Project, check_own_wheel
 from bundler.sources.wheels import Distribution
 
 
@@ -196,11 +196,9 @@ def _install_with_docker(
 
     from bundler.sources.wheels import (
         NoWheelError,
-        describe,
         fetch,
         install_wheel,
         install_wheels,
-        wheel_rank,
     )
 
     pins: dict[str, Pin] = {canonicalize_name(p.name): p for p in lock.pins}
@@ -227,8 +225,6 @@ def _install_with_docker(
         report(f"Installing {pins[name].name} {pins[name].version} ({wheels[name].name})")
     installed = install_wheels([wheels[name] for name in sorted(pins)], dest, cache)
     for wheel in project.local_wheels:
-        if wheel_rank(wheel.name, target) is None:
-            msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
-            raise BundlerError(msg)
+        check_own_wheel(Path(wheel), target)
         installed.append(install_wheel(Path(wheel), dest))
     return sorted(installed, key=lambda d: canonicalize_name(d.name))

@@ -49,6 +49,7 @@ from bundler.core.target import Target
 from bundler.sources import sdist_build, seals
 from bundler.sources.index import IndexUnavailable, PackageIndex, WheelSource
 from bundler.sources.lock import Lock, Pin
+from bundler.sources.project import check_own_wheel
 
 # Which wheels fit a target: imported from here by the rest of lambundle, too.
 from bundler.sources.tags import best_wheel as best_wheel
@@ -373,9 +374,7 @@ def install(
         _link_tree(tree, dest, wheel.name)
     out = [dist for (_, dist), _ in ordered]
     for wheel in local_wheels:
-        if wheel_rank(wheel.name, target) is None:
-            msg = f"The function's own wheel {wheel.name} does not fit {describe(target)}."
-            raise WheelError(msg)
+        check_own_wheel(Path(wheel), target)
         say(f"Installing {wheel.name} (the function's own package)")
         out.append(install_wheel(Path(wheel), dest))
     # From the first wheel's unpacking on: overlaps "download".
