@@ -77,11 +77,7 @@ class Bytecode:
 
 
 def compile_entries(
-    entries: Sequence[ZipEntry],
-    ddir: str,
-    dest: Path,
-    interpreter: Interpreter,
-    max_jobs: int | None = None,
+    entries: Sequence[ZipEntry], ddir: str, dest: Path, interpreter: Interpreter
 ) -> list[str]:
     """Compile the `.py` entries (arcnames relative to `ddir`) into a pyc tree at `dest`.
 
@@ -99,8 +95,7 @@ def compile_entries(
     # Each file compiles on its own, so the work splits over one process per CPU (a large
     # tree such as numpy + pandas takes seconds on one core); the output does not depend
     # on the split.
-    cpus = os.cpu_count() or 1
-    jobs = max(1, min(max_jobs or cpus, cpus, len(files) // _MIN_FILES_PER_JOB))
+    jobs = max(1, min(os.cpu_count() or 1, len(files) // _MIN_FILES_PER_JOB))
     chunks = [files[i::jobs] for i in range(jobs)]
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         results = list(pool.map(lambda c: _compile_chunk(c, dest, ddir, interpreter), chunks))
@@ -175,12 +170,10 @@ class Compiler:
     compile: Callable[[tuple[ZipEntry, ...], str, Path], list[str]]
 
 
-def local_compiler(interp: Interpreter, max_jobs: int | None = None) -> Compiler:
-    """`interp` compiling on up to `max_jobs` processes (default: one per CPU); the pyc
-    do not depend on it, so neither does the cache key."""
+def local_compiler(interp: Interpreter) -> Compiler:
     return Compiler(
         (str(interp.path), interp.version),
-        lambda py, ddir, dest: compile_entries(py, ddir, dest / "tree", interp, max_jobs),
+        lambda py, ddir, dest: compile_entries(py, ddir, dest / "tree", interp),
     )
 
 

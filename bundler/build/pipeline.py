@@ -140,12 +140,7 @@ def bundle(
     deps_dir = strategy.deps_dir(target)
     # A local compiler compiles each wheel's packages as soon as it is unpacked, while the
     # others download; the compile step then finds them in the cache.
-    # On one process, so that unpacking keeps a CPU of its own.
-    ahead = (
-        _Ahead(deps_dir, bc.local_compiler(interp, max_jobs=1), cache, options.slim)
-        if interp is not None and compiler is not None and runner is None
-        else None
-    )
+    ahead = _Ahead(deps_dir, compiler, cache, options.slim) if runner is None else None
     try:
         deps = install_dependencies(
             project,
@@ -198,17 +193,19 @@ class _Ahead:
     tree after another on one thread, as `install` unpacks them. A failure here is left
     for the compile step, which compiles what is missing and reports it."""
 
-    def __init__(self, deps_dir: str, compiler: Compiler, cache: Cache, slim: bool):
+    def __init__(self, deps_dir: str, compiler: Compiler | None, cache: Cache, slim: bool):
         self.deps_dir, self.compiler, self.cache, self.slim = deps_dir, compiler, cache, slim
         self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="precompile")
 
     def submit(self, tree: Path) -> None:
+        if self.compiler is None:
+            return
         with contextlib.suppress(RuntimeError):  # shut down: the build is over
-            self.pool.submit(self._compile, tree)
+            self.pool.submit(self._compile, tree, self.compiler)
 
-    def _compile(self, tree: Path) -> None:
+    def _compile(self, tree: Path, compiler: Compiler) -> None:
         with contextlib.suppress(BundlerError, OSError):
-            bc.precompile(tree, self.deps_dir, self.compiler, self.cache, slim=self.slim)
+            bc.precompile(tree, self.deps_dir, compiler, self.cache, slim=self.slim)
 
     def wait(self) -> None:
         """Until what was started is done; what has not started is dropped."""
