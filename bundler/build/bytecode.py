@@ -22,14 +22,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bundler.build.files import Files
 from bundler.build.keys import CACHE_VERSION, entries_key
 from bundler.build.slim import TEST_DIRS
-from bundler.build.slim import slim as slim_entries
 from bundler.bundle.archive import ZipEntry, entries_from_tree
 from bundler.bundle.layer import RUNTIME_PACKAGE
 from bundler.bundle.plan import OPT_ROOT, TASK_ROOT
@@ -285,17 +283,6 @@ def _compile_packages(
     py: tuple[ZipEntry, ...], ident: tuple[str, ...], compiler: Compiler, cache: Cache, tmp: Path
 ) -> None:
     """Compile the packages of `py` not yet cached, in one run; record the set's packages."""
-    keys = _compile_missing(py, ident, compiler, cache, tmp / "compiled")
-    (tmp / "packages.json").write_text(
-        json.dumps([keys[n] for n in sorted(keys)]), encoding="utf-8"
-    )
-
-
-def _compile_missing(
-    py: tuple[ZipEntry, ...], ident: tuple[str, ...], compiler: Compiler, cache: Cache, work: Path
-) -> dict[str, str]:
-    """Each top-level package of `py` by its key, compiled (in one run, in `work`, on the
-    cache's file system) into its cache entry where it has none yet."""
     by_package: dict[str, list[ZipEntry]] = {}
     for e in py:
         by_package.setdefault(_package_of(e.arcname), []).append(e)
@@ -308,6 +295,7 @@ def _compile_missing(
         keys[name] = Cache.key(*items)
     missing = [n for n in sorted(keys) if cache.dir("pyc-package", keys[n]) is None]
     if missing:
+        work = tmp / "compiled"
         todo = tuple(e for n in missing for e in by_package[n])
         failed = compiler.compile(todo, ident[1], work)
         for name in missing:
@@ -319,25 +307,6 @@ def _compile_missing(
 
             cache.put_dir("pyc-package", keys[name], build)
         shutil.rmtree(work, ignore_errors=True)
-    return keys
-
-
-def precompile(tree: Path, deps_dir: str, compiler: Compiler, cache: Cache, *, slim: bool) -> None:
-    """Compile one wheel's unpacked `tree` (as `install` links it into the site) ahead of
-    the compile step, into the per-package entries that `add_pyc` then finds: while other
-    wheels still download and unpack. The same files, keys and pyc as the step's; a
-    package another wheel adds files to gets another key there and is compiled then."""
-    entries = [
-        e
-        for e in entries_from_tree(tree)
-        if e.arcname.endswith(".py") and "/__pycache__/" not in f"/{e.arcname}"
-    ]
-    kept = slim_entries(entries)[0] if slim else tuple(entries)
-    py = tuple(e for e in kept if not _in_test_suite(e.arcname))
-    if not py:
-        return
-    ident = ("pyc", deps_dir, *compiler.ident)
-    work_root = cache.path("pyc-package", "work").parent
-    work_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".precompile-", dir=work_root) as work:
-        _compile_missing(py, ident, compiler, cache, Path(work) / "compiled")
+    (tmp / "packages.json").write_text(
+        json.dumps([keys[n] for n in sorted(keys)]), encoding="utf-8"
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -49,15 +48,12 @@ def install_dependencies(
     report: Report,
     runner: dk.DockerRunner | None = None,
     timings: Timings | None = None,
-    unpacked: Callable[[Path], None] | None = None,
 ) -> Dependencies:
     """Lock `project`'s requirements for `target` and install them, from the cache when
     that lock (and the function's own wheels) were installed before.
 
     With a Docker `runner`, the lock may pin sdists, and what has no wheel for the target
     is built in the image. `timings` gets the steps "resolve", "download" and "unpack".
-    `unpacked` hears of each wheel's tree as soon as it is unpacked (`wheels.install`),
-    when this build installs them locally.
     """
     if not project.requirements and not project.local_wheels:
         return Dependencies()
@@ -74,7 +70,7 @@ def install_dependencies(
             report=report,
             image=dk.ImageResolver(runner, target) if runner is not None else None,
         )
-    entry = _installed(lock, project, target, cache, report, runner, steps, unpacked)
+    entry = _installed(lock, project, target, cache, report, runner, steps)
     raw = json.loads((entry / "dists.json").read_text(encoding="utf-8"))
     dists = tuple(
         sorted(
@@ -92,7 +88,6 @@ def _installed(
     report: Report,
     runner: dk.DockerRunner | None,
     steps: Timings,
-    unpacked: Callable[[Path], None] | None = None,
 ) -> Path:
     """The cache entry holding the lock installed (`site/`) and its distributions
     (`dists.json`), installed now when it is not there yet."""
@@ -136,7 +131,6 @@ def _installed(
                 local_wheels=project.local_wheels,
                 report=report,
                 timings=steps,
-                unpacked=unpacked,
             )
             with steps.step("unpack"):
                 _write_streams(tmp / STREAMS, lock, project, target, cache)

@@ -21,8 +21,6 @@ to a provided.al2023 fat layer (bundler.build.embed).
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -42,7 +40,7 @@ from bundler.bundle.manifest import Manifest
 from bundler.bundle.plan import PlanInputs
 from bundler.core import interpreters
 from bundler.core.cache import Cache
-from bundler.core.errors import BundlerError, UsageError
+from bundler.core.errors import UsageError
 from bundler.core.interpreters import Interpreter
 from bundler.core.progress import Report, Timings, quiet
 from bundler.core.target import Target
@@ -137,34 +135,24 @@ def bundle(
     verifier, not_verified = _verifier(options, interp, runner, verifier, cache)
     warnings += not_verified
 
-    deps_dir = strategy.deps_dir(target)
-    # A local compiler compiles each wheel's packages as soon as it is unpacked, while the
-    # others download; the compile step then finds them in the cache.
-    ahead = _Ahead(deps_dir, compiler, cache, options.slim) if runner is None else None
-    try:
-        deps = install_dependencies(
-            project,
-            target,
-            resolver=options.resolver,
-            cache=cache,
-            report=report,
-            runner=runner,
-            timings=steps,
-            unpacked=ahead.submit if ahead is not None else None,
-        )
-        with steps.step("gather"):
-            python = embedded.entries if embedded else ()
-            files = gather(project, deps.site, python, slim=options.slim, report=report)
-        if compiler is not None:
-            report(f"compiling bytecode with Python {mode.interpreter}")
-            with steps.step("compile"):
-                if ahead is not None:
-                    ahead.wait()
-                files, not_compiled = _compile(files, deps_dir, target, compiler, cache, report)
-            warnings += not_compiled
-    finally:
-        if ahead is not None:
-            ahead.wait()
+    deps = install_dependencies(
+        project,
+        target,
+        resolver=options.resolver,
+        cache=cache,
+        report=report,
+        runner=runner,
+        timings=steps,
+    )
+    with steps.step("gather"):
+        python = embedded.entries if embedded else ()
+        files = gather(project, deps.site, python, slim=options.slim, report=report)
+    if compiler is not None:
+        report(f"compiling bytecode with Python {mode.interpreter}")
+        deps_dir = strategy.deps_dir(target)
+        with steps.step("compile"):
+            files, not_compiled = _compile(files, deps_dir, target, compiler, cache, report)
+        warnings += not_compiled
     plan = strategy.plan(_plan_inputs(target, handler, files, deps))
     check_plan(plan)
 
@@ -186,30 +174,6 @@ def bundle(
         embedded=embedded,
         timings=steps.to_json(),
     )
-
-
-class _Ahead:
-    """Bytecode compiled ahead of the compile step (`bytecode.precompile`), one wheel's
-    tree after another on one thread, as `install` unpacks them. A failure here is left
-    for the compile step, which compiles what is missing and reports it."""
-
-    def __init__(self, deps_dir: str, compiler: Compiler | None, cache: Cache, slim: bool):
-        self.deps_dir, self.compiler, self.cache, self.slim = deps_dir, compiler, cache, slim
-        self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="precompile")
-
-    def submit(self, tree: Path) -> None:
-        if self.compiler is None:
-            return
-        with contextlib.suppress(RuntimeError):  # shut down: the build is over
-            self.pool.submit(self._compile, tree, self.compiler)
-
-    def _compile(self, tree: Path, compiler: Compiler) -> None:
-        with contextlib.suppress(BundlerError, OSError):
-            bc.precompile(tree, self.deps_dir, compiler, self.cache, slim=self.slim)
-
-    def wait(self) -> None:
-        """Until what was started is done; what has not started is dropped."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _load(options: BuildOptions, cache: Cache, report: Report) -> tuple[Project, str]:

@@ -317,15 +317,12 @@ def install(
     local_wheels: Iterable[Path] = (),
     report: Report | None = None,
     timings: Timings | None = None,
-    unpacked: Callable[[Path], None] | None = None,
 ) -> list[Distribution]:
     """Install every pin of `lock` (and `local_wheels`) for `target` into `dest`.
 
     `dest` becomes a site-packages tree: pure and platform files at its top, dist-info
     (with RECORD) kept so `importlib.metadata` works. Returns the distributions, sorted.
-    `timings` gets the steps "download" and "unpack". `unpacked` hears of each pin's
-    wheel unpacked alone (a tree in the cache, never to be written), as soon as it is,
-    on another thread; it must not raise.
+    `timings` gets the steps "download" and "unpack".
     """
     say = report or (lambda _msg: None)
     steps = timings or Timings()
@@ -339,10 +336,6 @@ def install(
         def unpack(name: str, wheel: Path) -> None:
             first_unpack.append(time.perf_counter())
             unpacking[name] = pool.submit(_installed, wheel, cache, say)
-            if unpacked is not None:
-                unpacking[name].add_done_callback(
-                    lambda done: None if done.exception() else unpacked(done.result()[0])
-                )
 
         with steps.step("download"):
             wheels = fetch(

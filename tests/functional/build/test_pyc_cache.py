@@ -74,14 +74,12 @@ def test_only_the_changed_package_is_compiled_again(tmp_path: Path) -> None:
     assert sorted(e.arcname for e in second) == names
     by_name = {e.arcname: e.read() for e in first}
     again = {e.arcname: e.read() for e in second}
-    assert (
-        again["alpha/sub/__pycache__/m.cpython-312.pyc"]
-        == by_name["alpha/sub/__pycache__/m.cpython-312.pyc"]
-    )
-    assert (
-        again["beta/__pycache__/__init__.cpython-312.pyc"]
-        != by_name["beta/__pycache__/__init__.cpython-312.pyc"]
-    )
+    assert again["alpha/sub/__pycache__/m.cpython-312.pyc"] == by_name[
+        "alpha/sub/__pycache__/m.cpython-312.pyc"
+    ]
+    assert again["beta/__pycache__/__init__.cpython-312.pyc"] != by_name[
+        "beta/__pycache__/__init__.cpython-312.pyc"
+    ]
 
     # Unchanged: nothing is compiled, nothing is hashed again.
     asked.clear()
@@ -117,34 +115,3 @@ def test_an_entry_without_its_package_list_is_rebuilt(tmp_path: Path) -> None:
         (entry / "packages.json").unlink()  # as an older lambundle's entry would be
     pyc, _ = bytecode._pyc_for(entries, "/var/task", compiler, cache)
     assert [e.arcname for e in pyc] == ["alpha/__pycache__/__init__.cpython-312.pyc"]
-
-
-@pytest.mark.parametrize("slim", [False, True])
-def test_a_wheels_tree_compiled_ahead_is_what_the_compile_step_takes(
-    tmp_path: Path, slim: bool
-) -> None:
-    from bundler.build.files import Files
-    from bundler.build.slim import slim as slim_entries
-
-    files = {**FILES, "alpha/tests/test_a.py": "T = 1\n", "alpha/py.typed": ""}
-    cache = Cache(tmp_path / "cache")
-    compiler, asked = recording_compiler()
-    deps_dir = "vendor"
-    wheel_tree = tmp_path / "installed" / "site"  # one wheel unpacked alone
-    entries = tree(wheel_tree, files)
-    bytecode.precompile(wheel_tree, deps_dir, compiler, cache, slim=slim)
-    # Nothing from the test suite (it ships as source), each package once.
-    assert asked == [sorted(n for n in FILES)]
-    deps = slim_entries(entries)[0] if slim else entries  # as gather gives them
-    compiled, _, failed = bytecode.add_pyc(Files((), deps, ()), deps_dir, compiler, cache)
-    assert len(asked) == 1  # the step found every package compiled
-    assert failed == ["gamma/bad.py"]
-    # The same pyc as a build that did not compile ahead.
-    fresh, fresh_asked = recording_compiler()
-    again, _, _ = bytecode.add_pyc(
-        Files((), deps, ()), deps_dir, fresh, Cache(tmp_path / "other-cache")
-    )
-    assert len(fresh_asked) == 1
-    ahead = {e.arcname: e.read() for e in compiled.deps if e.arcname.endswith(".pyc")}
-    step = {e.arcname: e.read() for e in again.deps if e.arcname.endswith(".pyc")}
-    assert ahead == step and len(ahead) == len(FILES) - 1
