@@ -24,7 +24,7 @@ from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, UsageError, output_tail
 from bundler.core.progress import Report, quiet
 from bundler.core.target import Target
-from bundler.sources.lock import Pin
+from bundler.sources.lock import Pin, pin_lines
 
 # Where the Dockerfile lives: the repository (or source tree) lambundle runs from.
 BUILD_CONTEXT = Path(__file__).resolve().parents[2]
@@ -261,13 +261,6 @@ def build_constraints(pin: Pin, target: Target, cache: Cache, report: Report) ->
         return lock_project(project, target, cache=cache, report=report).pins
 
 
-def _pin_lines(pins: Sequence[Pin]) -> str:
-    return "".join(
-        f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes) + "\n"
-        for p in pins
-    )
-
-
 def wheels_for(
     runner: DockerRunner,
     target: Target,
@@ -292,7 +285,7 @@ def wheels_for(
     parts: list[str | bytes] = ["docker-wheels-v2", image_tag(target), f"{major}.{minor}"]
     for pin in ordered:
         parts += [canonicalize_name(pin.name), pin.version, *pin.hashes]
-        parts += [_pin_lines(constraints[pin.name])]
+        parts += [pin_lines(constraints[pin.name])]
     key = Cache.key(*parts)
 
     def build(tmp: Path) -> None:
@@ -321,8 +314,8 @@ def _build_each(
     built: list[Path] = []
     for pin in ordered:  # one build each: two sdists may need different build deps
         name = canonicalize_name(pin.name)
-        (lock_dir / f"{name}.txt").write_text(_pin_lines([pin]))
-        (lock_dir / f"{name}-build.txt").write_text(_pin_lines(constraints[pin.name]))
+        (lock_dir / f"{name}.txt").write_text(pin_lines([pin]))
+        (lock_dir / f"{name}-build.txt").write_text(pin_lines(constraints[pin.name]))
         # Each call lists every wheel in the directory so far; the last one, all.
         built = build_wheels(
             runner, target, lock_dir / f"{name}.txt", tmp / "wheels",

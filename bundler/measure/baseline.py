@@ -5,7 +5,9 @@ wheels only, `--no-compile`: no bytecode) next to the handler code in one functi
 for AWS's managed `python3.X` runtime with no layer and no `AWS_LAMBDA_EXEC_WRAPPER`, so
 the sandbox runs it on AWS's own client, awslambdaric. The requirements are the lock's
 pins with `--require-hashes`, the same versions the strategies ship, so the comparison
-measures the packaging and nothing else.
+measures the packaging and nothing else. A pin the lock says is built from its sdist (pure
+Python, `bundler.sources.sdist_build`) is installed from the wheel lambundle built, as the
+user's `pip install --target` would have built it here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from bundler.build.bytecode import Bytecode
 from bundler.build.executor import check_out, execute
@@ -24,6 +28,8 @@ from bundler.core.cache import Cache
 from bundler.core.errors import BundlerError, LockError, UsageError, output_tail
 from bundler.core.progress import Report, quiet
 from bundler.core.target import Target
+from bundler.sources import sdist_build
+from bundler.sources.lock import pin_lines
 from bundler.sources.project import Project, load_project
 from bundler.sources.wheels import platform_tags
 
@@ -70,7 +76,19 @@ def install_site(
     from bundler.sources.locking import lock_project
 
     lock = lock_project(project, target, resolver=resolver, cache=cache, report=report)
-    wheels = sorted(project.local_wheels)
+    built = lock.built_from_sdists
+    from_index = [p for p in lock.pins if canonicalize_name(p.name) not in built]
+    # A pure-Python pin that publishes only an sdist: `pip install --target` of a user's
+    # requirements builds it on this machine; pip cannot with --platform, so the baseline
+    # takes the same pure wheel, built by lambundle (cached by the sdist's sha256).
+    wheels = sorted([
+        *project.local_wheels,
+        *(
+            sdist_build.wheel_from_sdist(p, built[canonicalize_name(p.name)][1], target,
+                                         cache=cache, report=report)
+            for p in lock.pins if canonicalize_name(p.name) in built
+        ),
+    ])  # fmt: skip
     key = Cache.key(
         _CACHE_VERSION, lock.sha256, target.python, target.arch, "{}.{}".format(*target.glibc),
         *(w.name for w in wheels),
@@ -82,12 +100,13 @@ def install_site(
         def build(tmp: Path) -> None:
             site = tmp / "site"
             lock_file = tmp / "requirements.txt"
-            lock_file.write_text(lock.text, encoding="utf-8")
-            if lock.pins:
-                _pip(pip_command(lock_file, site, target), f"{len(lock.pins)} pinned package(s)")
+            lock_file.write_text(pin_lines(from_index), encoding="utf-8")
+            if from_index:
+                _pip(pip_command(lock_file, site, target), f"{len(from_index)} pinned package(s)")
             lock_file.unlink()
             if wheels:
-                # The function's own wheel has no hash in the lock; its dependencies do.
+                # The function's own wheel and those built from sdists are files here,
+                # not hashed releases of the index; the rest of the lock is.
                 cmd = pip_command(lock_file, site, target)
                 cmd.remove("--require-hashes")
                 cmd = cmd[: cmd.index("-r")] + [str(w) for w in wheels]

@@ -43,6 +43,16 @@ class Pin:
     version: str
     hashes: tuple[str, ...]  # "sha256:<hex>", sorted
 
+    @property
+    def line(self) -> str:
+        """The pin as a line of a hash-checked requirements file (no newline)."""
+        return f"{self.name}=={self.version} " + " ".join(f"--hash={h}" for h in self.hashes)
+
+
+def pin_lines(pins: Sequence[Pin]) -> str:
+    """`pins` as a requirements file that `pip --require-hashes` installs exactly."""
+    return "".join(p.line + "\n" for p in pins)
+
 
 @dataclasses.dataclass(frozen=True)
 class Lock:

@@ -48,7 +48,7 @@ from bundler.core.progress import Report, Timings
 from bundler.core.target import Target
 from bundler.sources import sdist_build, seals
 from bundler.sources.index import IndexUnavailable, PackageIndex, WheelSource
-from bundler.sources.lock import Lock, Pin
+from bundler.sources.lock import Lock, Pin, pin_lines
 from bundler.sources.project import check_own_wheel
 
 # Which wheels fit a target: imported from here by the rest of lambundle, too.
@@ -219,10 +219,9 @@ def _download_from_index(pin: Pin, target: Target, cache: Cache, index: WheelSou
 
 def _pip_download(pins: list[Pin], target: Target, cache: Cache) -> dict[str, Path]:
     by_name: dict[str, Pin] = {canonicalize_name(p.name): p for p in pins}
-    lines = [f"{p.name}=={p.version} " + " ".join(f"--hash={h}" for h in p.hashes) for p in pins]
     with tempfile.TemporaryDirectory(prefix="lambundle-dl-") as tmp:
         reqs = Path(tmp, "requirements.txt")
-        reqs.write_text("\n".join(lines) + "\n")
+        reqs.write_text(pin_lines(pins))
         dest = Path(tmp, "wheels")
         command = [
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",

@@ -45,3 +45,29 @@ def test_baseline_ships_the_locks_pins_without_bytecode(tmp_path):
         names = zf.namelist()
     assert "app.py" in names and "requests/__init__.py" in names
     assert not [n for n in names if n.endswith(".pyc")]
+
+
+def test_the_baseline_takes_a_pin_built_from_its_sdist(tmp_path):
+    # docopt 0.6.2 publishes only an sdist: pip --platform cannot build it, so the baseline
+    # installs the pure wheel lambundle built, beside six from the index, and runs it.
+    src = tmp_path / "fn"
+    src.mkdir()
+    (src / "app.py").write_text(
+        "import docopt, six\n\ndef handler(event, context):\n    return docopt.__version__\n"
+    )
+    (src / "requirements.txt").write_text("docopt==0.6.2\nsix==1.16.0\n")
+    out, json_file = tmp_path / "bundles", tmp_path / "r.json"
+    result = CliRunner().invoke(cli, [
+        "compare", str(src), "--strategies", "vendored", "--cold", "1", "--warm", "1",
+        "--no-importtime", "--out", str(out), "--json", str(json_file),
+    ], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(json_file.read_text())
+    assert [v["name"] for v in report["variants"]] == ["vendored", "baseline"]
+    assert report["failures"] == []
+    base = load(out / "baseline")
+    assert sorted(base.distributions) == [("docopt", "0.6.2"), ("six", "1.16.0")]
+    with zipfile.ZipFile(out / "baseline" / base.function.file) as zf:
+        names = zf.namelist()
+    assert {"app.py", "docopt.py", "six.py"} <= set(names)
+    assert not [n for n in names if n.endswith(".pyc")]
