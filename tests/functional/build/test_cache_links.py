@@ -83,12 +83,13 @@ def test_overlapping_files_never_change_the_cached_wheels(
             for name in wheels
         }
 
+    said: list[str] = []
     for strategy, slim in (("vendored", True), ("fat-layer", False)):
         options = build.BuildOptions(
             src=src, strategy=strategy, target=Target("3.12"), out=tmp_path / strategy,
             slim=slim, verify=False,
         )  # fmt: skip
-        out = build.bundle(options, cache=cache).out
+        out = build.bundle(options, cache=cache, report=said.append).out
         members: dict[str, bytes] = {}
         for path in sorted(out.glob("*.zip")):
             with zipfile.ZipFile(path) as zf:
@@ -100,3 +101,5 @@ def test_overlapping_files_never_change_the_cached_wheels(
         assert any(n.endswith("ns/tests/test_a.py") for n in members) is not slim
         for name, tree in cached_trees().items():
             assert _changed_file(wheels[name], tree) is None, name
+    # `bundle` says what it does while the function's own package builds (once: cached).
+    assert [m for m in said if m.startswith("Building the wheel of fn")] != []
