@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bundler.bundle import limits
 from bundler.bundle.manifest import Manifest, load_checked
 from bundler.core import interpreters
 from bundler.core.errors import RequestTooLargeError, SandboxError, UsageError
@@ -187,7 +188,8 @@ class Sandbox:
         return OnDemand(self, manifest, layout, self.timings)
 
     def _check_configuration(self, manifest: Manifest) -> None:
-        """Pick up Managed Instances; warn about settings AWS would refuse (applied here)."""
+        """Pick up Managed Instances; warn about settings and sizes AWS would refuse (the
+        bundle still runs here)."""
         configured = {**manifest.environment, **self.user_env}
         self._max_concurrency = max_concurrency(configured)
         if self._max_concurrency:
@@ -200,6 +202,15 @@ class Sandbox:
             if not self._init_timeout_given:
                 self.init_timeout_s = ManagedInstances.default_init_timeout(self.timeout_s)
         self.warnings.extend(configuration_warnings(configured))
+        found = limits.checks(
+            manifest.function.unzipped_size, [layer.unzipped_size for layer in manifest.layers]
+        )
+        self.warnings.extend(
+            f"{c.name}: {c.value:,} exceeds Lambda's limit of {c.limit:,}, so Lambda would "
+            "refuse to deploy this bundle; it runs here anyway."
+            for c in found
+            if c.hard and not c.ok
+        )
 
     def close(self) -> None:
         if self._lifecycle is not None:

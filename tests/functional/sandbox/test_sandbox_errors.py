@@ -135,3 +135,13 @@ def test_configuration_lambda_would_refuse_is_warned_about(tmp_path: Path) -> No
             w.startswith("AWS_REGION, _HANDLER: reserved by Lambda") for w in sb.warnings
         )
         assert any("Lambda allows 4096" in w for w in sb.warnings)
+
+
+@needs_python("3.12")
+def test_a_bundle_over_lambdas_layer_count_is_warned_about_and_runs(tmp_path: Path) -> None:
+    # A hand-made or edited bundle.json: the build refuses six layers, Lambda's API too.
+    layers = [{f"python/l{n}.py": "X = 1\n"} for n in range(6)]
+    bundle = make_bundle(tmp_path, APP, "app.handler", lambundle=False, layers=layers)
+    with Sandbox(bundle, isolate=False) as sb:
+        assert any(w.startswith("layers: 6 exceeds Lambda's limit of 5") for w in sb.warnings)
+        assert sb.invoke(b"{}").error is None
