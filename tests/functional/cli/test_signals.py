@@ -82,8 +82,12 @@ def stop(proc: subprocess.Popen[str], signum: int) -> str:
     return err
 
 
-@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_a_signal_while_verifying_leaves_the_previous_bundle(tmp_path: Path, signum: int) -> None:
+def verifying_a_rebuild(
+    tmp_path: Path,
+) -> tuple[Path, Path, Path, str, dict[str, bytes], subprocess.Popen[str]]:
+    """A bundle built, then a rebuild of a changed function caught while its verify's
+    sandbox runs (the handler never returns): (src, out, cache, marker, the first
+    bundle's files, the rebuild's process)."""
     src, marker = function_dir(tmp_path)
     out, cache = tmp_path / "out" / "fn", tmp_path / "cache"
     first = bundle(src, out, cache, "--no-verify")
@@ -91,8 +95,13 @@ def test_a_signal_while_verifying_leaves_the_previous_bundle(tmp_path: Path, sig
     before = snapshot(out)
     (src / "app.py").write_text(SLEEPING + "# changed\n")
     proc = bundle(src, out, cache, "--verify")
-    # The new bundle is written and starting in the sandbox; its handler never returns.
     poll(lambda: layouts(marker) or None, proc, "the verify's sandbox")
+    return src, out, cache, marker, before, proc
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_a_signal_while_verifying_leaves_the_previous_bundle(tmp_path: Path, signum: int) -> None:
+    _, out, cache, marker, before, proc = verifying_a_rebuild(tmp_path)
     assert list(out.parent.glob(".fn.tmp-*")), "the new bundle waits beside the output"
     stop(proc, signum)
     assert snapshot(out) == before
@@ -134,14 +143,7 @@ def test_a_signal_while_invoking_removes_the_sandbox(tmp_path: Path, signum: int
 def test_a_build_killed_outright_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
     # SIGKILL (the OOM killer, a CI runner's hard timeout) cannot be caught: what the
     # build had under way stays, and the next lambundle removes it.
-    src, marker = function_dir(tmp_path)
-    out, cache = tmp_path / "out" / "fn", tmp_path / "cache"
-    first = bundle(src, out, cache, "--no-verify")
-    assert first.wait(300) == 0, first.communicate()[1]
-    before = snapshot(out)
-    (src / "app.py").write_text(SLEEPING + "# changed\n")
-    proc = bundle(src, out, cache, "--verify")
-    poll(lambda: layouts(marker) or None, proc, "the verify's sandbox")
+    src, out, cache, marker, before, proc = verifying_a_rebuild(tmp_path)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=120)
     assert list(out.parent.glob(".fn.tmp-*")) and layouts(marker), "nothing was cleaned up"
