@@ -74,18 +74,22 @@ def _on_path(name: str, shims: Path, pyenv_versions: list[Path]) -> list[Path]:
 
 def _candidates(minor: str) -> list[Path]:
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    pyenv = [
-        version_dir / "bin" / f"python{minor}"
-        for version_dir in sorted((pyenv_root / "versions").glob(f"{minor}.*"), reverse=True)
-    ]
+    pyenv = _installed(pyenv_root / "versions", f"{minor}.*", f"bin/python{minor}")
     found: list[Path] = []
     for name in (f"python{minor}", "python3"):
         found += _on_path(name, pyenv_root / "shims", pyenv)
     found += pyenv
     uv_dir = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
-    for version_dir in sorted(uv_dir.glob(f"cpython-{minor}.*"), reverse=True):
-        found.append(version_dir / "bin" / f"python{minor}")
-    return found
+    return found + _installed(uv_dir, f"cpython-{minor}.*", f"bin/python{minor}")
+
+
+def _installed(versions: Path, pattern: str, exe: str) -> list[Path]:
+    """`exe` in each directory of `versions` matching `pattern`, newest name first; none
+    where `versions` cannot be read (another user's PYENV_ROOT left in the environment)."""
+    try:
+        return [d / exe for d in sorted(versions.glob(pattern), reverse=True)]
+    except OSError:
+        return []
 
 
 def require(path: Path, minor: str, option: str, what: str = "") -> Interpreter:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,21 @@ def test_pyenvs_version_wins_where_its_shims_come_first_on_path(
     found = interpreters.find(MINOR)
     assert found is not None and found.path == system
     assert str(shim) not in asked(log)
+
+
+def test_an_unreadable_pyenv_or_uv_directory_is_passed_over(
+    machine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another user's PYENV_ROOT left in the environment (sudo -u, runuser): its versions
+    # directory cannot be listed. As root every directory can, so the refusal is played.
+    exe = wrapper(machine / "bin" / f"python{MINOR}", machine / "log")
+    glob = Path.glob
+
+    def unreadable(self: Path, pattern: str) -> Any:
+        if self.is_relative_to(machine / "pyenv") or self.is_relative_to(machine / "uv"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return glob(self, pattern)
+
+    monkeypatch.setattr(Path, "glob", unreadable)
+    found = interpreters.find(MINOR)
+    assert found is not None and found.path == exe
