@@ -183,9 +183,8 @@ def _build_environ() -> dict[str, str]:
 
 def _hidden_homes() -> list[str]:
     """bubblewrap's options that put an empty directory over the user's home directory
-    (HOME's and the password database's: credentials, keys, tokens live there), and give
-    back, read-only, the Python the build environment is made from when it is installed
-    under it (pyenv's are)."""
+    (HOME's and the password database's: credentials, keys, tokens live there), then give
+    back the Python the build runs on (`_python_back`), which may live there (pyenv's)."""
     homes = {os.environ.get("HOME", "")}
     try:
         import pwd
@@ -194,11 +193,20 @@ def _hidden_homes() -> list[str]:
     except (ImportError, KeyError):
         pass
     hidden = sorted({Path(h).resolve() for h in homes if h and Path(h).is_dir()} - {Path("/")})
-    options = [x for h in hidden for x in ("--tmpfs", str(h))]
-    prefix = Path(sys.base_prefix).resolve()
-    if any(prefix.is_relative_to(h) for h in hidden):
-        options += ["--ro-bind", str(prefix), str(prefix)]
-    return options
+    return [*(x for h in hidden for x in ("--tmpfs", str(h))), *_python_back()]
+
+
+def _python_back() -> list[str]:
+    """bubblewrap's options that give back, read-only, the installation of the Python the
+    build environment is made from, wherever it is: under the home directory (pyenv's) or
+    under /tmp (a CI checkout's venv, a uv Python there), both hidden in there."""
+    prefix = str(Path(sys.base_prefix).resolve())
+    return ["--ro-bind", prefix, prefix]
+
+
+def _base_python() -> str:
+    """The interpreter behind this one (a venv's python is a link to it, or a copy)."""
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
 
 
 @functools.cache
@@ -217,8 +225,9 @@ def _confinement() -> list[str] | None:
     ]  # fmt: skip
     try:
         probe = subprocess.run(
-            [*options, "--", sys.executable, "-c", "pass"], capture_output=True, check=False
-        )
+            [*options, *_python_back(), "--", _base_python(), "-c", "pass"],
+            capture_output=True, check=False,
+        )  # fmt: skip
     except OSError:
         return None
     return options if probe.returncode == 0 else None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bundler.sandbox.bubblewrap import bwrap_problem
 from bundler.sources import confined_build
 
 BACKEND = '''
@@ -71,8 +72,11 @@ class Probe:
 def probing(monkeypatch: pytest.MonkeyPatch) -> Iterator[Probe]:
     """A home directory with credentials in it and secrets in the environment, outside
     /tmp (private in there anyway), and a listener on loopback, while the block builds."""
-    if confined_build._confinement() is None:
-        pytest.skip("bubblewrap cannot make its namespaces here")
+    problem = bwrap_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    # Where bubblewrap works, the build must be confined (not fall back to unconfined).
+    assert confined_build._confinement() is not None
     root = Path(tempfile.mkdtemp(prefix="lambundle-test-", dir="/var/tmp"))
     try:
         home, outside = root / "home", root / "outside.txt"
