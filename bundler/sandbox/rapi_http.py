@@ -47,11 +47,16 @@ BAD_REQUEST_BODY = b"400 Bad Request"
 
 def content_length(headers: Message) -> int:
     """The request's Content-Length (0 when absent); MalformedRequest unless it is a
-    non-negative decimal number (RFC 9110, 8.6)."""
-    raw = headers.get("Content-Length")
-    if raw is None or raw.strip() == "":
+    non-negative decimal number (RFC 9110, 8.6), and when several disagree (RFC 9112,
+    6.3: which one frames the body is ambiguous, the stuff of request smuggling; Go's
+    net/http, the RIE's, answers 400 too)."""
+    values = {v.strip() for v in headers.get_all("Content-Length") or []}
+    if len(values) > 1:
+        raise MalformedRequest(f"conflicting Content-Length {sorted(values)!r}")
+    raw = next(iter(values), None)
+    if raw is None or raw == "":
         return 0
-    value = raw.strip()
+    value = raw
     if not value.isascii() or not value.isdigit():
         raise MalformedRequest(f"bad Content-Length {raw!r}")
     return int(value)

@@ -79,7 +79,7 @@ def test_a_chunked_body_is_the_event(endpoint: InvokeEndpoint) -> None:
     assert json.loads(payload)["event"] == {"chunked": True, "n": 7}
 
 
-@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3"])
+@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3", b"2\r\nContent-Length: 5"])
 def test_a_bad_content_length_is_a_400_as_the_rie_answers(
     endpoint: InvokeEndpoint, length: bytes
 ) -> None:
