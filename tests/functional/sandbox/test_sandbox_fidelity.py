@@ -176,6 +176,40 @@ def test_open_files_and_threads_stop_at_lambdas_1024(
     assert 900 <= out["threads"]["started"] < 1024
 
 
+def test_multiprocessing_queues_fail_and_pipes_work_as_on_lambda(
+    sandboxes: SandboxFactory,
+) -> None:
+    # Lambda has no /dev/shm: Queue, Pool and Lock (POSIX semaphores) fail there, with
+    # "[Errno 38] Function not implemented" from its glibc; Process with Pipe, the way AWS
+    # documents for parallel work, runs. A function that works here must work there.
+    files = app(
+        """
+        import multiprocessing
+
+        def square(conn, x):
+            conn.send(x * x)
+            conn.close()
+
+        def handler(event, context):
+            try:
+                multiprocessing.Queue()
+                queue = "made"
+            except OSError as exc:
+                queue = exc.errno
+            parent, child = multiprocessing.Pipe()
+            worker = multiprocessing.Process(target=square, args=(child, 7))
+            worker.start()
+            answer = parent.recv()
+            worker.join()
+            return {"queue": queue, "pipe": answer}
+        """
+    )
+    sb = sandboxes(files, "app.handler", lambundle=True, timeout_s=30.0)
+    out = sb.invoke(b"{}").json()
+    assert out["queue"] != "made"  # the errno is this machine's glibc's (13 or 2 here)
+    assert out["pipe"] == 49
+
+
 @pytest.mark.parametrize("size_mb", [512, 1024])
 def test_tmp_is_as_big_as_the_configured_ephemeral_storage(
     sandboxes: SandboxFactory, size_mb: int
