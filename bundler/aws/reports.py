@@ -34,7 +34,6 @@ class InvokeReport:
         return self.init_ms is not None
 
 
-
 def decode_logs(log_result: str | None) -> str:
     """The text of an Invoke response's LogResult (base64 of the log's last 4 KB)."""
     if not log_result:

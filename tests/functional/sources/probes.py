@@ -22,7 +22,7 @@ import pytest
 from bundler.sandbox.bubblewrap import bwrap_problem
 from bundler.sources import confined_build
 
-BACKEND = '''
+BACKEND = """
 import json, os, pathlib, socket, zipfile
 OUTSIDE, PORT, SECRET = {outside!r}, {port}, {secret!r}
 def probe():
@@ -58,7 +58,7 @@ def build_wheel(directory, config_settings=None, metadata_directory=None):
         zf.writestr("probe-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nTag: py3-none-any\\n")
         zf.writestr("probe-1.0.dist-info/RECORD", "")
     return name
-'''
+"""
 
 
 @dataclasses.dataclass(frozen=True)
