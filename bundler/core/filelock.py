@@ -98,9 +98,17 @@ def clear_leftovers(parent: Path, prefix: str) -> list[Path]:
     the lock's holder may call this, and only for names that holders alone write.
     Returns what was removed."""
     try:
-        found = [p for p in parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+        found = [p for p in parent.iterdir() if _made_with(p.name, prefix) and p.is_dir()]
     except OSError:
         return []
     for path in found:
         shutil.rmtree(path, ignore_errors=True)
     return found
+
+
+def _made_with(name: str, prefix: str) -> bool:
+    """Whether `name` is `prefix` plus a temporary name's random part (tempfile's letters,
+    digits and underscores), not another output's: `.fn.tmp-` must not take the
+    `.fn.tmp-x.tmp-1234abcd` of an output called `fn.tmp-x`."""
+    rest = name[len(prefix) :]
+    return name.startswith(prefix) and rest != "" and rest.replace("_", "").isalnum()

@@ -189,3 +189,13 @@ def test_what_a_killed_build_left_beside_the_output_goes_with_the_next(
     assert leftovers(out) == []
     assert (tmp_path / ".other.tmp-d").is_dir()
     assert (out / "bundle.json").is_file()
+
+
+def test_another_outputs_temporary_directories_are_not_this_ones(tmp_path: Path) -> None:
+    # An output whose name starts like this one's leftovers: its own are left alone.
+    out = tmp_path / "out"
+    cache = Cache(tmp_path / "c")
+    theirs = tmp_path / ".out.tmp-x.tmp-1234abcd"  # the temporary directory of "out.tmp-x"
+    theirs.mkdir()
+    executor.execute(plan(), out, cache=cache, bytecode=NONE)
+    assert theirs.is_dir()
