@@ -158,7 +158,7 @@ def build_application(
     out = (options.out or default_out(app.path, options.strategy)).absolute()
     _check_out(out, app)
     cache = cache or Cache()
-    groups = _preflight(app, cache, report)
+    groups = _preflight(app, cache, report, options.resolver)
     report(
         f"{len(app.functions)} Python function(s) of {app.path.name} to build, "
         f"{len(app.skipped)} function(s) left alone"
@@ -191,13 +191,18 @@ def _check_out(out: Path, app: Application) -> None:
             raise UsageError(msg)
 
 
-def _preflight(app: Application, cache: Cache, report: Report) -> list[list[Function]]:
+def _preflight(
+    app: Application, cache: Cache, report: Report, resolver: str
+) -> list[list[Function]]:
     """Each function's source and handler checked; the functions grouped by what they
     install, the groups largest first (they take longest)."""
     groups: dict[tuple[Any, ...], list[Function]] = {}
     for fn in app.functions:
         try:
-            project = load_project(fn.source, fn.handler, cache=cache, report=_prefixed(report, fn))
+            project = load_project(
+                fn.source, fn.handler, cache=cache, report=_prefixed(report, fn),
+                resolver=resolver,
+            )  # fmt: skip
         except BundlerError as exc:
             raise FunctionFailed(fn.logical_id, exc) from None
         locks = tuple(

@@ -179,7 +179,9 @@ def bundle(
 def _load(options: BuildOptions, cache: Cache, report: Report) -> tuple[Project, str]:
     """The project and its handler."""
     report(f"loading {options.src}")
-    project = load_project(options.src, options.handler, cache=cache, report=report)
+    project = load_project(
+        options.src, options.handler, cache=cache, report=report, resolver=options.resolver
+    )
     if project.handler is None:  # load_project requires one; keep mypy and a future caller honest
         msg = f"No handler for {options.src}; pass --handler module.function."
         raise UsageError(msg)

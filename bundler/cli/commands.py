@@ -216,7 +216,9 @@ def lock_command(
 
     target = Target(python, arch, runtime)
     cache = Cache(report=render.progress)
-    project = load_project(src, require_handler=False, cache=cache, report=render.progress)
+    project = load_project(
+        src, require_handler=False, cache=cache, report=render.progress, resolver=resolver
+    )
     image = None
     if docker:  # sdists allowed: their metadata is read (built) in Lambda's image only
         from bundler.build import docker as dk

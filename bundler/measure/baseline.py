@@ -138,7 +138,7 @@ def build_baseline(
     out = out.absolute()
     check_out(out)
     cache = cache or Cache()
-    project = load_project(src, handler, cache=cache, report=report)
+    project = load_project(src, handler, cache=cache, report=report, resolver=resolver)
     assert project.handler is not None  # load_project requires one
     site, lock_sha, pins = install_site(
         project, target, cache=cache, resolver=resolver, report=report

@@ -92,11 +92,13 @@ def load_project(
     require_handler: bool = True,
     cache: Cache | None = None,
     report: Report | None = None,
+    resolver: str = "auto",
 ) -> Project:
     """Read `src` (a directory or a `.py` script) into a Project.
 
     `require_handler=False` lets commands that need no handler (`lock`) accept a source
-    whose handler cannot be inferred; the Project then has `handler=None`.
+    whose handler cannot be inferred; the Project then has `handler=None`. `resolver`
+    locks the build requirements of a package's own wheel (`build_wheel`).
     """
     src = Path(src)
     if not src.exists():
@@ -107,7 +109,9 @@ def load_project(
     if not src.is_dir():
         msg = f"{src} is neither a directory nor a .py script."
         raise ProjectError(msg)
-    return _load_directory(src.resolve(), handler, require_handler, cache or Cache(), report)
+    return _load_directory(
+        src.resolve(), handler, require_handler, cache or Cache(), report, resolver
+    )
 
 
 # -- scripts ------------------------------------------------------------------------------
@@ -189,6 +193,7 @@ def _load_directory(
     require_handler: bool,
     cache: Cache,
     report: Report | None,
+    resolver: str = "auto",
 ) -> Project:
     pyproject_path = root / "pyproject.toml"
     pyproject = _read_pyproject(pyproject_path)
@@ -224,7 +229,9 @@ def _load_directory(
         # The package ships as its wheel (installed with the dependencies), so the task
         # root does not carry a second copy of its sources.
         requires = build_requirements(pyproject, pyproject_path)
-        local_wheels = (build_wheel(root, files, cache, report, requires=requires),)
+        local_wheels = (
+            build_wheel(root, files, cache, report, requires=requires, resolver=resolver),
+        )
         code = ()
         # The built metadata is the truth: it also covers `dynamic` dependencies.
         requirements = list(dict.fromkeys([*wheel_requirements(local_wheels[0]), *requirements]))
@@ -469,6 +476,7 @@ def build_wheel(
     report: Report | None = None,
     *,
     requires: list[str] | None = None,
+    resolver: str = "auto",
 ) -> Path:
     """Build the function's own wheel, cached by the content of its sources.
 
@@ -512,7 +520,7 @@ def build_wheel(
                     (copy / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(root / rel, copy / rel)
                 built = confined_build.build_wheel(
-                    copy, requires, work, subject, cache=cache, report=say
+                    copy, requires, work, subject, cache=cache, report=say, resolver=resolver
                 )
                 shutil.copy2(built, out / built.name)
 

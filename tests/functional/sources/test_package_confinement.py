@@ -12,6 +12,7 @@ import pytest
 
 from bundler.core.cache import Cache
 from bundler.core.errors import ProjectError
+from bundler.sources import confined_build
 from bundler.sources.project import load_project
 from tests.functional.sources.probes import assert_reached_nothing, probing
 
@@ -78,3 +79,20 @@ def test_what_the_backend_asks_for_is_locked_once_and_more_is_refused_by_name(
         load_project(src, cache=Cache(tmp_path / "cache"), report=said.append)
     assert "The build backend of svc also asks for setuptools>=68" in said
     assert not list((tmp_path / "cache" / "local-wheels").glob("*"))
+
+
+@pytest.mark.parametrize("resolver", ["uv", "pip-tools"])
+def test_the_chosen_resolver_locks_the_packages_build_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resolver: str
+) -> None:
+    asked: list[str] = []
+
+    def find_resolver(name: str) -> object:
+        asked.append(name)
+        raise RuntimeError("enough: the resolver was chosen")
+
+    monkeypatch.setattr(confined_build.resolvers, "find_resolver", find_resolver)
+    src = make_package(tmp_path / "svc", "raise SystemExit('not reached')\n")
+    with pytest.raises(RuntimeError, match="enough"):
+        load_project(src, cache=Cache(tmp_path / "cache"), resolver=resolver)
+    assert asked == [resolver]
