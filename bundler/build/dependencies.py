@@ -25,8 +25,8 @@ from bundler.core.errors import BundlerError
 from bundler.core.progress import Report, Timings
 from bundler.core.target import Target
 from bundler.sources.lock import Lock, Pin
-from bundler.sources.project import Project, check_own_wheel
-from bundler.sources.wheels import Distribution
+from bundler.sources.project import Project
+from bundler.sources.wheels import Distribution, check_own_wheel
 
 
 @dataclasses.dataclass(frozen=True)

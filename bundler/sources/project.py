@@ -28,16 +28,13 @@ import zipfile
 from pathlib import Path
 
 from packaging.requirements import Requirement
-from packaging.utils import parse_wheel_filename
 
 from bundler.core.cache import Cache
-from bundler.core.errors import ProjectError, WheelError
+from bundler.core.errors import ProjectError
 from bundler.core.progress import Report
-from bundler.core.target import Target
 from bundler.sources import confined_build, pipenv, poetry, references
 from bundler.sources.lock import HashedRequirement
 from bundler.sources.sdists import LEGACY_BUILD_REQUIRES
-from bundler.sources.tags import describe, wheel_rank
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -530,31 +527,6 @@ def build_wheel(
         msg = f"Building {root} produced {len(wheels)} wheels in {entry}; expected one."
         raise ProjectError(msg)
     return wheels[0]
-
-
-def check_own_wheel(wheel: Path, target: Target) -> None:
-    """Refuse the function's own wheel when it does not fit `target`, saying why: built
-    here, a package with native code is compiled for this machine, never for Lambda."""
-    if wheel_rank(wheel.name, target) is not None:
-        return
-    tags = sorted(str(t) for t in parse_wheel_filename(wheel.name)[3])
-    native = [t for t in tags if not t.endswith("-none-any")]
-    if native:
-        msg = (
-            f"The function's own wheel {wheel.name} does not fit {describe(target)}: the "
-            f"package holds native code, compiled on this machine ({native[0]}), and "
-            "lambundle builds the function's own package here only, not in Lambda's build "
-            "image (--docker builds dependencies). Move the native part into a package of "
-            f"its own, publish it to an index (an sdist, or a manylinux wheel for "
-            f"{target.machine}) and require it, so that the function's package is pure Python."
-        )
-    else:
-        msg = (
-            f"The function's own wheel {wheel.name} does not fit {describe(target)} (its "
-            f"tags: {', '.join(tags)}): make the package build for Python {target.python} "
-            "(requires-python, its backend's wheel tags)."
-        )
-    raise WheelError(msg)
 
 
 def wheel_requirements(wheel: Path) -> list[str]:

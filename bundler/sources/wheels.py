@@ -49,7 +49,6 @@ from bundler.core.target import Target
 from bundler.sources import sdist_build, seals
 from bundler.sources.index import IndexUnavailable, PackageIndex, WheelSource
 from bundler.sources.lock import Lock, Pin, pin_lines
-from bundler.sources.project import check_own_wheel
 
 # Which wheels fit a target: imported from here by the rest of lambundle, too.
 from bundler.sources.tags import best_wheel as best_wheel
@@ -84,6 +83,32 @@ def no_wheel_message(name: str, version: str | None, target: Target) -> str:
         f"only, so either build it in Lambda's build image with --docker, or pin an older "
         f"version of {name} that publishes a manylinux wheel for {target.machine}."
     )
+
+
+def check_own_wheel(wheel: Path, target: Target) -> None:
+    """Refuse the function's own wheel when it does not fit `target`, saying why: built
+    here, a package with native code is compiled for this machine, never for Lambda."""
+    if wheel_rank(wheel.name, target) is not None:
+        return
+    tags = sorted(str(t) for t in parse_wheel_filename(wheel.name)[3])
+    native = [t for t in tags if not t.endswith("-none-any")]
+    if native:
+        msg = (
+            f"The function's own wheel {wheel.name} does not fit {describe(target)}: the "
+            f"package holds native code, compiled on this machine ({native[0]}), and "
+            "lambundle builds the function's own package here only, not in Lambda's build "
+            "image (--docker builds dependencies). Move the native part into a package of "
+            f"its own, publish it to an index (an sdist, or a manylinux wheel for "
+            f"{target.machine}) and require it, so that the function's package is pure Python."
+        )
+    else:
+        msg = (
+            f"The function's own wheel {wheel.name} does not fit {describe(target)} (its "
+            f"tags: {', '.join(tags)}): make the package build for Python {target.python} "
+            "(requires-python, its backend's wheel tags)."
+        )
+    raise WheelError(msg)
+
 
 
 # -- downloads ----------------------------------------------------------------------------

@@ -4,11 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bundler.core.errors import ProjectError, WheelError
-from bundler.core.target import Target
+from bundler.core.errors import ProjectError
 from bundler.sources.project import (
     build_requirements,
-    check_own_wheel,
     find_handler_candidates,
     load_project,
     parse_requirements_file,
@@ -369,14 +367,6 @@ def test_a_directory_name_that_is_not_utf8_still_names_the_project(tmp_path: Pat
     assert project.name == "fn-\ufffd"
     project.name.encode("utf-8")  # the lock's header and messages can carry it
 
-
-def test_an_own_wheel_that_does_not_fit_says_why() -> None:
-    target = Target("3.12", "arm64")
-    check_own_wheel(Path("svc-1.0-py3-none-any.whl"), target)  # pure: fits
-    with pytest.raises(WheelError, match=r"native code, compiled on this machine .*manylinux"):
-        check_own_wheel(Path("svc-1.0-cp312-cp312-linux_aarch64.whl"), target)
-    with pytest.raises(WheelError, match=r"its tags: py2-none-any.*Python 3.12"):
-        check_own_wheel(Path("svc-1.0-py2-none-any.whl"), target)
 
 
 def test_a_package_s_build_requirements_are_read_without_running_anything() -> None:

@@ -1,9 +1,18 @@
 """Which wheels fit which Lambda: architecture x glibc ceiling x CPython minor."""
 
+from pathlib import Path
+
 import pytest
 
+from bundler.core.errors import WheelError
 from bundler.core.target import Target
-from bundler.sources.wheels import best_wheel, platform_tags, supported_tags, wheel_rank
+from bundler.sources.wheels import (
+    best_wheel,
+    check_own_wheel,
+    platform_tags,
+    supported_tags,
+    wheel_rank,
+)
 
 PY311_X86 = Target("3.11", "x86_64")  # Amazon Linux 2: glibc 2.26
 PY311_ARM = Target("3.11", "arm64")
@@ -105,3 +114,12 @@ def test_best_wheel_prefers_newest_glibc_then_binary() -> None:
     assert best_wheel(al2, PY311_ARM) == al2[0]  # 2_28 is above AL2's glibc 2.26
     assert best_wheel(files, PY312_X86) == files[3]
     assert best_wheel(["x-1-cp312-cp312-win_amd64.whl"], PY312_X86) is None
+
+
+def test_an_own_wheel_that_does_not_fit_says_why() -> None:
+    target = Target("3.12", "arm64")
+    check_own_wheel(Path("svc-1.0-py3-none-any.whl"), target)  # pure: fits
+    with pytest.raises(WheelError, match=r"native code, compiled on this machine .*manylinux"):
+        check_own_wheel(Path("svc-1.0-cp312-cp312-linux_aarch64.whl"), target)
+    with pytest.raises(WheelError, match=r"its tags: py2-none-any.*Python 3.12"):
+        check_own_wheel(Path("svc-1.0-py2-none-any.whl"), target)
