@@ -77,18 +77,20 @@ def install_site(
 
     lock = lock_project(project, target, resolver=resolver, cache=cache, report=report)
     built = lock.built_from_sdists
-    from_index = [p for p in lock.pins if canonicalize_name(p.name) not in built]
-    # A pure-Python pin that publishes only an sdist: `pip install --target` of a user's
-    # requirements builds it on this machine; pip cannot with --platform, so the baseline
-    # takes the same pure wheel, built by lambundle (cached by the sdist's sha256).
-    wheels = sorted([
-        *project.local_wheels,
-        *(
-            sdist_build.wheel_from_sdist(p, built[canonicalize_name(p.name)][1], target,
-                                         cache=cache, report=report)
-            for p in lock.pins if canonicalize_name(p.name) in built
-        ),
-    ])  # fmt: skip
+    from_index, from_sdists = [], []
+    for pin in lock.pins:
+        sdist = built.get(canonicalize_name(pin.name))
+        if sdist is None:
+            from_index.append(pin)
+        else:
+            # A pure-Python pin that publishes only an sdist: `pip install --target` of a
+            # user's requirements builds it on this machine; pip cannot with --platform,
+            # so the baseline takes the same pure wheel, built by lambundle (cached by the
+            # sdist's sha256).
+            from_sdists.append(
+                sdist_build.wheel_from_sdist(pin, sdist[1], target, cache=cache, report=report)
+            )
+    wheels = sorted([*project.local_wheels, *from_sdists])
     key = Cache.key(
         _CACHE_VERSION, lock.sha256, target.python, target.arch, "{}.{}".format(*target.glibc),
         *(w.name for w in wheels),

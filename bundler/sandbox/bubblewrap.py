@@ -80,7 +80,7 @@ def limits_argv() -> list[str]:
 def limits_problem() -> str | None:
     """Why the sandbox cannot give the function Lambda's limits on open files and
     processes, or None."""
-    if shutil.which("prlimit") is None:
+    if not limits_argv():
         return (
             "prlimit (util-linux) is not installed: the function's open files and "
             "processes are not limited to Lambda's 1,024"

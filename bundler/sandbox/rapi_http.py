@@ -53,12 +53,11 @@ def content_length(headers: Message) -> int:
     values = {v.strip() for v in headers.get_all("Content-Length") or []}
     if len(values) > 1:
         raise MalformedRequest(f"conflicting Content-Length {sorted(values)!r}")
-    raw = next(iter(values), None)
-    if raw is None or raw == "":
+    value = next(iter(values), "")
+    if value == "":
         return 0
-    value = raw
     if not value.isascii() or not value.isdigit():
-        raise MalformedRequest(f"bad Content-Length {raw!r}")
+        raise MalformedRequest(f"bad Content-Length {value!r}")
     return int(value)
 
 

@@ -472,13 +472,13 @@ def build_wheel(
     cache: Cache,
     report: Report | None = None,
     *,
-    requires: list[str] | None = None,
+    requires: list[str],
     resolver: str = "auto",
 ) -> Path:
     """Build the function's own wheel, cached by the content of its sources.
 
     The build runs like an sdist's (`bundler.sources.confined_build`): its `[build-system]
-    requires` (`requires`, else read from pyproject.toml) locked with hashes for this
+    requires` (`requires`, `build_requirements`) locked with hashes for this
     machine and installed with `pip --require-hashes` into a venv that holds nothing else,
     the backend confined to the build's temporary directory, with no network and no
     credentials. It builds from a copy of the source files in that directory, so that the
@@ -490,9 +490,6 @@ def build_wheel(
     key = Cache.key(*parts)
     entry = cache.dir("local-wheels", key)
     if entry is None:
-        if requires is None:
-            pyproject_path = root / "pyproject.toml"
-            requires = build_requirements(_read_pyproject(pyproject_path), pyproject_path)
         say = report or (lambda _message: None)
         say(f"Building the wheel of {root.name} in an isolated environment")
         subject = confined_build.Subject(
