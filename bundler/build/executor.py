@@ -165,10 +165,7 @@ def _recover(out: Path, report: Report) -> None:
     (the previous output, half deleted after the new one was in place) goes."""
     old_prefix = f".{out.name}.old-"
     if not out.exists():
-        try:
-            olds = [p for p in out.parent.iterdir() if p.name.startswith(old_prefix)]
-        except OSError:
-            olds = []
+        olds = filelock.leftovers(out.parent, old_prefix)
         if olds:
             previous = max(olds, key=lambda p: p.stat().st_mtime_ns)
             with interrupts.deferred():
@@ -274,6 +271,6 @@ def replace_output(new: Path, out: Path) -> None:
     if old is not None:
         # Renamed first, so that an `.old-*` is only ever the previous output between
         # the two renames (`_recover` puts it back), never one half deleted.
-        doomed = old.with_name(f".{out.name}.del-{old.name[len(out.name) + 6 :]}")
+        doomed = old.with_name(f".{out.name}.del-" + old.name.removeprefix(f".{out.name}.old-"))
         old.rename(doomed)
         shutil.rmtree(doomed, ignore_errors=True)

@@ -92,15 +92,22 @@ def _still_at(fd: int, path: Path) -> bool:
     return (mine.st_dev, mine.st_ino) == (at_path.st_dev, at_path.st_ino)
 
 
-def clear_leftovers(parent: Path, prefix: str) -> list[Path]:
-    """Remove the directories in `parent` whose names start with `prefix`: the temporary
-    work of an earlier holder of this lock that was killed before it could clean up. Only
-    the lock's holder may call this, and only for names that holders alone write.
-    Returns what was removed."""
+def leftovers(parent: Path, prefix: str) -> list[Path]:
+    """The directories in `parent` that tempfile made with `prefix` (not links to one)."""
     try:
-        found = [p for p in parent.iterdir() if _made_with(p.name, prefix) and p.is_dir()]
+        return [
+            p for p in parent.iterdir()
+            if _made_with(p.name, prefix) and p.is_dir() and not p.is_symlink()
+        ]  # fmt: skip
     except OSError:
         return []
+
+
+def clear_leftovers(parent: Path, prefix: str) -> list[Path]:
+    """Remove `leftovers(parent, prefix)`: the temporary work of an earlier holder of this
+    lock that was killed before it could clean up. Only the lock's holder may call this,
+    and only for names that holders alone write. Returns what was removed."""
+    found = leftovers(parent, prefix)
     for path in found:
         shutil.rmtree(path, ignore_errors=True)
     return found

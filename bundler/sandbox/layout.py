@@ -10,6 +10,7 @@ import dataclasses
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -130,8 +131,9 @@ def _claim(work: Path) -> int:
 
 def sweep_dead_layouts(roots: tuple[str, ...] | None = None) -> list[Path]:
     """Remove the layouts of sandboxes whose lambundle was killed outright: those whose
-    owner file nobody holds. A layout without an owner file (being made, or an older
-    lambundle's) and one that cannot be read (another user's) are left alone."""
+    owner file nobody holds. Only this user's directories count (/dev/shm and /tmp are
+    everyone's: what another user put there, a link included, is left alone), and a
+    layout without an owner file (being made, or an older lambundle's) is left alone."""
     removed = []
     for root in roots or (str(_SHM), tempfile.gettempdir()):
         try:
@@ -140,7 +142,9 @@ def sweep_dead_layouts(roots: tuple[str, ...] | None = None) -> list[Path]:
             continue
         for work in candidates:
             try:
-                fd = os.open(work / _OWNER, os.O_RDONLY | os.O_CLOEXEC)
+                if not _mine(work):
+                    continue
+                fd = os.open(work / _OWNER, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
             except OSError:
                 continue
             try:
@@ -152,6 +156,12 @@ def sweep_dead_layouts(roots: tuple[str, ...] | None = None) -> list[Path]:
             os.close(fd)
             removed.append(work)
     return removed
+
+
+def _mine(path: Path) -> bool:
+    """A directory of this user's, not a link to one."""
+    st = path.lstat()
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
 
 
 def find_interpreter(

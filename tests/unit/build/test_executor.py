@@ -199,3 +199,17 @@ def test_another_outputs_temporary_directories_are_not_this_ones(tmp_path: Path)
     theirs.mkdir()
     executor.execute(plan(), out, cache=cache, bytecode=NONE)
     assert theirs.is_dir()
+
+
+def test_a_planted_link_is_never_put_back_as_the_output(tmp_path: Path) -> None:
+    # No output, and a link named like a killed build's previous output: only a directory
+    # tempfile made there is put back, never a link to somewhere else.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not a bundle")
+    (tmp_path / ".out.old-abcd1234").symlink_to(elsewhere)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError), executor.replacing(out, "the bundle"):
+        raise RuntimeError("this build fails")
+    assert not out.exists()
+    assert (elsewhere / "keep.txt").read_text() == "not a bundle"

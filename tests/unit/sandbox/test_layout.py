@@ -119,3 +119,22 @@ def test_a_dead_sandboxs_layout_is_swept_and_a_live_ones_kept(tmp_path):
         for proc in procs:
             proc.kill()
             proc.wait()
+
+
+def test_the_sweep_leaves_links_and_other_users_layouts_alone(tmp_path):
+    # /dev/shm and /tmp are everyone's: a stranger may plant names that look like ours.
+    target = tmp_path / "target"
+    (target / "task").mkdir(parents=True)
+    (target / ".lambundle-owner").write_text("")  # unlocked: it would look dead
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "lambundle-sandbox-link").symlink_to(target)
+    if os.geteuid() == 0:  # as root, a directory of another user's
+        theirs = root / "lambundle-sandbox-theirs"
+        theirs.mkdir()
+        (theirs / ".lambundle-owner").write_text("")
+        os.chown(theirs, 65534, 65534)
+    assert layout.sweep_dead_layouts((str(root),)) == []
+    assert (target / "task").is_dir()
+    assert len(list(root.iterdir())) == (2 if os.geteuid() == 0 else 1)
+
