@@ -161,8 +161,9 @@ class PackageIndex:
 
     def save(self, file: IndexFile, dest: Path) -> None:
         """Download `file` whole into `dest`; IndexUnavailable when the index does not
-        serve it. The bytes are not checked here: the caller checks them against the
-        lock's hashes before it keeps or unpacks them."""
+        serve it, or serves more than the size its page lists (a server that never stops
+        would fill the disk). The bytes are not checked here: the caller checks them
+        against the lock's hashes before it keeps or unpacks them."""
         import requests
 
         if not file.url.startswith(("http://", "https://")):
@@ -173,8 +174,13 @@ class PackageIndex:
                 if response.status_code != 200:
                     msg = f"{file.url} answered {response.status_code}."
                     raise IndexUnavailable(msg)
+                written = 0
                 with open(dest, "wb") as out:
                     for chunk in response.iter_content(_DOWNLOAD_CHUNK):
+                        written += len(chunk)
+                        if file.size is not None and written > file.size:
+                            msg = f"{file.url} sent more than the {file.size:,} bytes listed."
+                            raise IndexUnavailable(msg)
                         out.write(chunk)
         except requests.RequestException as exc:
             msg = f"Cannot download {file.url}: {exc}"

@@ -137,3 +137,7 @@ def test_the_real_index_saves_a_whole_file_over_http(tmp_path: Path, wheel_serve
         real.save(IndexFile("x.whl", wheel_server + "/x.whl", None), tmp_path / "x.whl")
     with pytest.raises(IndexUnavailable, match="not an HTTP"):
         real.save(IndexFile("x.whl", "file:///etc/passwd", None), tmp_path / "x.whl")
+    # An index page that lists fewer bytes than its server sends: the download stops.
+    with pytest.raises(IndexUnavailable, match="more than the 1,000 bytes listed"):
+        real.save(IndexFile("w.whl", wheel_server + "/w.whl", None, 1000), tmp_path / "y.whl")
+    assert (tmp_path / "y.whl").stat().st_size <= 1000
